@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Creates .venv with a supported Python and installs the pinned environment plus the project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python="${1:-}"
+if [ -z "$python" ]; then
+  python="$(bash scripts/find-python.sh)"
+fi
+echo "Using $python ($("$python" --version 2>&1))"
+
+if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(0 if (3, 8) <= sys.version_info[:2] <= (3, 10) else 1)'; then
+  echo "Existing .venv uses an unsupported Python; recreating it."
+  rm -rf .venv
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+.venv/bin/python -m pip install --quiet "pip==24.0" "setuptools==70.3.0" "wheel==0.45.1"
+# Every version, direct and transitive, is pinned in the lock file.
+.venv/bin/python -m pip install --quiet -r requirements.lock
+.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+mkdir -p var models
+echo "Installed. Python environment: .venv"
