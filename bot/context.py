@@ -1,0 +1,326 @@
+"""Context (assertion) of each finding: does the person have it now?
+
+This uses medspaCy's implementation of the ConText algorithm with the lay-language rules in
+``data/context/rules.yml`` (medspaCy's default rules, written for clinical notes, are not
+loaded). Every finding gets exactly one context, decided in this order of priority:
+
+1. ``other_person``  - it is about someone else: "my father had bowel cancer". "My doctor said"
+   does not make a finding someone else's.
+2. ``negated``       - "no numbness", "never had", "haven't noticed", "neither ... nor ...",
+   "nothing wrong with my bladder", "I can control my bladder fine", "bowels are normal"
+   (but "is leg weakness normal?" and "I wonder whether spasms are normal" ask).
+3. ``hypothetical``  - a question or a possibility: "what is cauda equina?", "should I worry
+   about ...", "what if I lose bladder control", "in case I get ...", "can sciatica cause ...".
+   A sentence that asks ("?" or a question word first) makes its findings hypothetical unless the
+   person also reports them ("is it bad that my foot drags?" reports a dragging foot).
+4. ``historical``    - in the past and over: "years ago", "used to have", "it went away".
+   "I had cancer five years ago" is historical: whether an old illness still matters is for the
+   triage rules to decide, not for the language layer.
+5. ``current``       - everything else, including uncertain reports ("I think I might have wet
+   myself"): the bot prefers asking again to missing something.
+
+Scopes end at "but", "however", "although", "though", "except", "apart from", "now", ";" and at
+a new clause about the person ("... and I ..."), so "no fever but I wet myself" keeps "wet myself"
+current.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from medspacy.context import ConText, ConTextRule  # importing registers "medspacy_context"
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from bot.findings import (
+    AGE,
+    AGGRAVATING,
+    CURRENT,
+    HISTORICAL,
+    HYPOTHETICAL,
+    NEGATED,
+    OTHER_PERSON,
+    RELIEVING,
+)
+
+CONTEXT_DIR = Path(__file__).resolve().parent.parent / "data" / "context"
+RULES_FILE = CONTEXT_DIR / "rules.yml"
+PIPE_NAME = "medspacy_context"
+
+# Categories that may appear in rules.yml.
+FAMILY = "FAMILY"
+NEGATED_EXISTENCE = "NEGATED_EXISTENCE"
+NORMAL = "NORMAL"
+ABILITY = "ABLE"
+HYPOTHETICAL_CUE = "HYPOTHETICAL"
+CONDITION = "COND"
+QUESTION = "QUESTION"
+QUESTION_MARK = "QUESTION_MARK"
+HISTORICAL_CUE = "HISTORICAL"
+RESOLVED = "RESOLVED"
+REPORT_CUES = frozenset({"SELF", "SELF_POSSESSIVE", "NEW_CLAUSE"})
+SCOPE_ENDS = frozenset({"CONTRAST", "CLAUSE", "COMMA", "COND_END", "QUESTION_TAG"})
+CATEGORIES = frozenset(
+    {
+        FAMILY,
+        NEGATED_EXISTENCE,
+        NORMAL,
+        ABILITY,
+        HYPOTHETICAL_CUE,
+        CONDITION,
+        QUESTION,
+        QUESTION_MARK,
+        HISTORICAL_CUE,
+        RESOLVED,
+        "PSEUDO",
+    }
+    | REPORT_CUES
+    | SCOPE_ENDS
+)
+DIRECTIONS = frozenset({"FORWARD", "BACKWARD", "BIDIRECTIONAL", "PSEUDO", "TERMINATE"})
+_RULE_KEYS = {
+    "literal",
+    "literals",
+    "category",
+    "direction",
+    "pattern",
+    "max_scope",
+    "max_targets",
+    "terminated_by",
+    "allowed_types",
+    "excluded_types",
+}
+
+# The span attributes medspaCy sets (kept so that other components can read them too).
+SPAN_ATTRIBUTES: dict[str, dict[str, bool]] = {
+    NEGATED_EXISTENCE: {"is_negated": True},
+    NORMAL: {"is_negated": True},
+    ABILITY: {"is_negated": True},
+    HYPOTHETICAL_CUE: {"is_hypothetical": True},
+    CONDITION: {"is_hypothetical": True},
+    HISTORICAL_CUE: {"is_historical": True},
+    RESOLVED: {"is_historical": True},
+    FAMILY: {"is_family": True},
+}
+
+
+class ContextRulesError(ValueError):
+    """The context rules file is malformed."""
+
+
+def _fail(path: Path, message: str) -> ContextRulesError:
+    return ContextRulesError(f"{path}: {message}")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as error:
+        raise _fail(path, f"cannot be read ({error})") from error
+    except yaml.YAMLError as error:
+        raise _fail(path, f"is not valid YAML ({error})") from error
+    # Not called "rules": Rasa reads any YAML file under data/ with a top-level "rules" key as
+    # dialogue rules.
+    if not isinstance(data, dict) or not isinstance(data.get("context_rules"), list):
+        raise _fail(path, "must be a mapping with a 'context_rules' list")
+    if not isinstance(data.get("source"), str) or not data["source"].strip():
+        raise _fail(path, "must name its 'source'")
+    return data
+
+
+def _category_list(path: Path, where: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, f"{where} must be a list of categories")
+    unknown = {v.upper() for v in value} - CATEGORIES
+    if unknown:
+        raise _fail(path, f"{where} names unknown categories {sorted(unknown)}")
+    return [v.upper() for v in value]
+
+
+def _rules_from_entry(path: Path, index: int, entry: Any) -> list[ConTextRule]:
+    where = f"rule #{index + 1}"
+    if not isinstance(entry, dict):
+        raise _fail(path, f"{where} must be a mapping")
+    unknown = set(entry) - _RULE_KEYS
+    if unknown:
+        raise _fail(path, f"{where} has unknown keys {sorted(unknown)}")
+    category = str(entry.get("category", "")).upper()
+    if category not in CATEGORIES:
+        raise _fail(path, f"{where} has unknown category {entry.get('category')!r}")
+    direction = str(entry.get("direction", "")).upper()
+    if direction not in DIRECTIONS:
+        raise _fail(path, f"{where} has unknown direction {entry.get('direction')!r}")
+    if "literal" in entry and "literals" in entry:
+        raise _fail(path, f"{where} must have 'literal' or 'literals', not both")
+    literals = entry.get("literals", [entry.get("literal")])
+    if not isinstance(literals, list) or not literals:
+        raise _fail(path, f"{where} needs a 'literal' or a non-empty 'literals' list")
+    pattern = entry.get("pattern")
+    if pattern is not None and (len(literals) != 1 or not isinstance(pattern, list)):
+        raise _fail(path, f"{where}: a pattern must be a list and go with a single 'literal'")
+    options: dict[str, Any] = {}
+    for key in ("max_scope", "max_targets"):
+        if key in entry:
+            if not isinstance(entry[key], int) or entry[key] <= 0:
+                raise _fail(path, f"{where}: {key} must be a positive whole number")
+            options[key] = entry[key]
+    if "terminated_by" in entry:
+        terminated = _category_list(path, f"{where} terminated_by", entry["terminated_by"])
+        options["terminated_by"] = set(terminated)
+    for key in ("allowed_types", "excluded_types"):
+        if key in entry:
+            options[key] = set(_label_list(path, f"{where} {key}", entry[key]))
+    rules: list[ConTextRule] = []
+    for literal in literals:
+        if isinstance(literal, bool) or not isinstance(literal, str) or not literal.strip():
+            raise _fail(path, f"{where} has an empty or non-text literal {literal!r}; quote it")
+        try:
+            rules.append(
+                ConTextRule(
+                    literal=literal.strip(),
+                    category=category,
+                    direction=direction,
+                    pattern=pattern,
+                    **options,
+                )
+            )
+        except (ValueError, TypeError) as error:
+            raise _fail(path, f"{where} ({literal!r}) is invalid: {error}") from None
+    return rules
+
+
+def _label_list(path: Path, where: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, f"{where} must be a list of labels")
+    return value
+
+
+def load_context_rules(
+    path: Path | str = RULES_FILE,
+) -> tuple[list[ConTextRule], dict[str, list[str]]]:
+    """Read the ConText rules and the scope terminations from ``rules.yml``."""
+    path = Path(path)
+    data = _read(path)
+    terminations_raw = data.get("terminations") or {}
+    if not isinstance(terminations_raw, dict):
+        raise _fail(path, "'terminations' must map a category to the categories that end it")
+    terminations: dict[str, list[str]] = {}
+    for category, enders in terminations_raw.items():
+        if str(category).upper() not in CATEGORIES:
+            raise _fail(path, f"terminations name unknown category {category!r}")
+        terminations[str(category).upper()] = _category_list(
+            path, f"terminations of {category}", enders
+        )
+    rules: list[ConTextRule] = []
+    for index, entry in enumerate(data["context_rules"]):
+        rules.extend(_rules_from_entry(path, index, entry))
+    return rules, terminations
+
+
+def add_context(nlp: Language, rules_file: Path | str = RULES_FILE) -> None:
+    """Add medspaCy's ConText with our rules to a pipeline that already finds entities."""
+    rules, terminations = load_context_rules(rules_file)
+    for rule in rules:
+        # Set here rather than through medspaCy's `terminating_types` option, which the spaCy
+        # config system turns into a one-pass iterator that only the first rule would see.
+        rule.terminated_by.update(terminations.get(rule.category, ()))
+    ConText.register_default_attributes()
+    context = nlp.add_pipe(
+        PIPE_NAME,
+        config={"rules": None, "phrase_matcher_attr": "NORM", "span_attrs": SPAN_ATTRIBUTES},
+    )
+    context.add(rules)
+
+
+def _reaches(modifier: Any, span: Span) -> bool:
+    """Whether a cue reaches a finding.
+
+    medspaCy links a cue to the findings inside its scope but skips a finding that the cue
+    overlaps. Here a cue that lies wholly inside the finding's own words is ignored ("no feeling"
+    is a finding; its "no" is not a denial of it), while a cue that runs into the finding from
+    outside still counts ("never had" reaches "had a temperature").
+    """
+    start, end = modifier.modifier_span
+    if modifier.direction in ("PSEUDO", "TERMINATE") or not modifier.allows(span.label_.upper()):
+        return False
+    if span.start <= start and end <= span.end:
+        return False  # the cue is part of the finding's own words
+    if start <= span.start and span.end <= end:
+        # "don't hurt" denies the hurt, but "can walk" says nothing against walking
+        return modifier.category != ABILITY
+    if start < span.start < end:  # runs into the finding from the left
+        return modifier.direction in ("FORWARD", "BIDIRECTIONAL")
+    if start < span.end < end:  # runs into it from the right
+        return modifier.direction in ("BACKWARD", "BIDIRECTIONAL")
+    scope_start, scope_end = modifier.scope_span
+    return scope_start < span.end and span.start < scope_end
+
+
+def cues_by_sentence(doc: Doc) -> dict[int, list[Any]]:
+    """The ConText cues of a document that can reach a finding, grouped by sentence start."""
+    graph = getattr(doc._, "context_graph", None)
+    grouped: dict[int, list[Any]] = {}
+    if graph is None:
+        return grouped
+    for modifier in graph.modifiers:
+        if modifier.direction not in ("PSEUDO", "TERMINATE"):
+            start, _ = modifier.modifier_span
+            grouped.setdefault(doc[start].sent.start, []).append(modifier)
+    return grouped
+
+
+def categories_of(span: Span, cues: dict[int, list[Any]] | None = None) -> set[str]:
+    """The ConText categories of the cues that reach this finding."""
+    if cues is None:
+        cues = cues_by_sentence(span.doc)
+    nearby = cues.get(span.sent.start, [])
+    return {modifier.category for modifier in nearby if _reaches(modifier, span)}
+
+
+def context_of(span: Span, cues: dict[int, list[Any]] | None = None) -> str:
+    """The one context of a finding, by the priority documented above.
+
+    A person's age is not in the past ("I'm 67 and had cancer years ago"): for ``age`` only
+    other_person, negated and hypothetical apply. An activity after "if" or "when" describes a
+    habit, not a possibility ("if I cough it shoots down my leg").
+    """
+    categories = categories_of(span, cues)
+    if span.label_ == AGE:
+        categories -= {HISTORICAL_CUE, RESOLVED}
+    if span.label_ in (AGGRAVATING, RELIEVING):
+        # "if I cough it shoots down my leg" describes a habit; "walking is fine" is about the
+        # activity's effect, which the activity's role already says.
+        categories -= {CONDITION, NORMAL}
+    if FAMILY in categories:
+        return OTHER_PERSON
+    asks = categories & {QUESTION, HYPOTHETICAL_CUE, CONDITION}
+    if categories & {NEGATED_EXISTENCE, ABILITY} or (NORMAL in categories and not asks):
+        return NEGATED
+    if HYPOTHETICAL_CUE in categories or CONDITION in categories:
+        return HYPOTHETICAL
+    if categories & {QUESTION, QUESTION_MARK} and not categories & REPORT_CUES:
+        return HYPOTHETICAL
+    if HISTORICAL_CUE in categories or RESOLVED in categories:
+        return HISTORICAL
+    return CURRENT
+
+
+def is_question(doc: Doc) -> bool:
+    """True when a sentence of the message asks something.
+
+    That is a sentence ending in "?", opening with a question word ("what is", "can sciatica"),
+    or opening with a hypothetical ("what if I lose bladder control").
+    """
+    graph = getattr(doc._, "context_graph", None)
+    if graph is None:
+        return False
+    for modifier in graph.modifiers:
+        if modifier.category in (QUESTION, QUESTION_MARK):
+            return True
+        start, _ = modifier.modifier_span
+        if modifier.category == HYPOTHETICAL_CUE and doc[start].is_sent_start:
+            return True
+    return False
