@@ -1,0 +1,235 @@
+"""Curated, grounded answers for every question topic the bot knows.
+
+The answers live in ``data/answers/*.yml`` (any file with a top-level ``answers:`` list). Each
+names the passages of the source documents it was written from; the sources shown to the
+person are the documents those passages belong to.
+
+Public functions:
+
+* ``get_answer(topic)`` - the curated answer for a topic id (``KeyError`` if unknown);
+* ``follow_up(last_topic, kind)`` - a follow-up to the previous answer: ``"dose"`` ("how many
+  reps?") after an exercise answer, ``"pregnancy"`` ("what about during pregnancy?") after any
+  answer;
+* ``render_text(answer)`` - the message text, ending with a "Source:" / "Sources:" line;
+* ``topics()`` and ``menu_text()`` - what the bot can answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.knowledge.corpus import DATA_DIR, DOCUMENTS_DIR, Corpus, load_corpus
+
+ANSWERS_DIR = DATA_DIR / "answers"
+MENU_FILE = "menu.yml"
+
+# The fixed topic ids; each has an intent ask_<topic>.
+TOPICS: tuple[str, ...] = (
+    "what_is_sciatica",
+    "sciatic_nerve",
+    "causes",
+    "symptoms",
+    "diagnosis",
+    "mri",
+    "treatment",
+    "medication",
+    "injections",
+    "surgery",
+    "exercises",
+    "nerve_glide",
+    "cat_camel",
+    "straight_leg_raise",
+    "hip_cars",
+    "recovery",
+    "prevention",
+    "piriformis",
+    "pregnancy",
+    "red_flags",
+    "physical_therapy_access",
+    "alternative_therapies",
+    "rest_and_activity",
+)
+EXERCISE_TOPICS: tuple[str, ...] = ("nerve_glide", "cat_camel", "straight_leg_raise", "hip_cars")
+
+DOSE = "dose"
+PREGNANCY = "pregnancy"
+FOLLOW_UP_KINDS: tuple[str, ...] = (DOSE, PREGNANCY)
+
+# Answer.kind values
+MAIN = "answer"
+RETRIEVED = "retrieved"  # an excerpt found by search, see bot.knowledge.retrieval
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document an answer comes from."""
+
+    title: str
+    file_name: str
+    doc_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot says in reply to a question, with where it comes from."""
+
+    topic: str
+    title: str
+    text: str
+    sources: list[Source]
+    passages: list[str]
+    kind: str = MAIN  # MAIN, DOSE, PREGNANCY or RETRIEVED
+
+
+@dataclass(frozen=True)
+class CuratedAnswer:
+    """One entry of an answer file, as written (used by the grounding tests)."""
+
+    topic: str
+    title: str
+    text: str
+    passages: list[str]
+    key_terms: list[str]
+    file_name: str
+    follow_ups: dict[str, CuratedAnswer] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    topics: list[str]
+
+
+def _curated(raw: dict[str, Any], file_name: str, topic: str) -> CuratedAnswer:
+    return CuratedAnswer(
+        topic=topic,
+        title=str(raw.get("title", "")).strip(),
+        text=str(raw["text"]).strip(),
+        passages=[str(p) for p in raw.get("passages", [])],
+        key_terms=[str(t) for t in raw.get("key_terms", [])],
+        file_name=file_name,
+        follow_ups={
+            str(kind): _curated(value, file_name, topic)
+            for kind, value in (raw.get("follow_ups") or {}).items()
+        },
+    )
+
+
+class KnowledgeBase:
+    """The curated answers plus the corpus they are grounded in."""
+
+    def __init__(self, answers_dir: Path = ANSWERS_DIR, corpus: Corpus | None = None) -> None:
+        self.corpus = corpus if corpus is not None else load_corpus(DOCUMENTS_DIR)
+        self.entries: dict[str, CuratedAnswer] = {}
+        for path in sorted(answers_dir.glob("*.yml")):
+            raw = yaml.safe_load(path.read_text("utf-8")) or {}
+            for item in raw.get("answers", []):
+                entry = _curated(item, path.name, str(item["topic"]))
+                if entry.topic in self.entries:
+                    raise ValueError(f"{path.name}: topic {entry.topic!r} defined twice")
+                self._check(entry)
+                self.entries[entry.topic] = entry
+        menu_raw = yaml.safe_load((answers_dir / MENU_FILE).read_text("utf-8"))["menu"]
+        self.menu_intro = str(menu_raw["intro"])
+        self.menu = [
+            MenuItem(label=str(i["label"]), topics=[str(t) for t in i["topics"]])
+            for i in menu_raw["items"]
+        ]
+
+    def _check(self, entry: CuratedAnswer) -> None:
+        for item in [entry, *entry.follow_ups.values()]:
+            if not item.passages:
+                raise ValueError(f"{entry.file_name}: {entry.topic} names no passages")
+            missing = [p for p in item.passages if p not in self.corpus]
+            if missing:
+                raise ValueError(f"{entry.file_name}: {entry.topic} unknown passages {missing}")
+        unknown = set(entry.follow_ups) - set(FOLLOW_UP_KINDS)
+        if unknown:
+            raise ValueError(f"{entry.file_name}: {entry.topic} unknown follow-ups {unknown}")
+
+    def sources_of(self, passage_ids: list[str]) -> list[Source]:
+        """The documents of these passages, in order of first mention, without repeats."""
+        sources: list[Source] = []
+        for passage_id in passage_ids:
+            document = self.corpus.document_of(passage_id)
+            source = Source(title=document.title, file_name=document.file_name, doc_id=document.id)
+            if source not in sources:
+                sources.append(source)
+        return sources
+
+    def _answer(self, entry: CuratedAnswer, kind: str, title: str) -> Answer:
+        return Answer(
+            topic=entry.topic,
+            title=title,
+            text=entry.text,
+            sources=self.sources_of(entry.passages),
+            passages=list(entry.passages),
+            kind=kind,
+        )
+
+    def get_answer(self, topic: str) -> Answer:
+        if topic not in self.entries:
+            raise KeyError(f"no answer for topic {topic!r}")
+        entry = self.entries[topic]
+        return self._answer(entry, MAIN, entry.title)
+
+    def follow_up(self, last_topic: str | None, kind: str) -> Answer | None:
+        if kind not in FOLLOW_UP_KINDS:
+            raise ValueError(f"unknown follow-up kind {kind!r}; expected one of {FOLLOW_UP_KINDS}")
+        entry = self.entries.get(last_topic) if last_topic else None
+        if kind == DOSE:
+            # Sets and reps only make sense after an exercise answer.
+            if entry is None or DOSE not in entry.follow_ups:
+                return None
+            return self._answer(entry.follow_ups[DOSE], DOSE, f"{entry.title}: sets and reps")
+        if entry is not None and PREGNANCY in entry.follow_ups:
+            return self._answer(
+                entry.follow_ups[PREGNANCY], PREGNANCY, f"{entry.title}: in pregnancy"
+            )
+        # Nothing specific for this topic: what the documents say about pregnancy in general.
+        return self._answer(self.entries[PREGNANCY], PREGNANCY, self.entries[PREGNANCY].title)
+
+    def topics(self) -> list[str]:
+        return [t for t in TOPICS if t in self.entries] + [
+            t for t in self.entries if t not in TOPICS
+        ]
+
+    def menu_text(self) -> str:
+        lines = [self.menu_intro, *(f"- {item.label}" for item in self.menu)]
+        return "\n".join(lines)
+
+
+def render_text(answer: Answer) -> str:
+    """The answer as one message, ending with the line naming its source document(s)."""
+    titles = [s.title for s in answer.sources]
+    if not titles:
+        return answer.text
+    label = "Source" if len(titles) == 1 else "Sources"
+    return f"{answer.text}\n\n{label}: {'; '.join(titles)}"
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """The knowledge base built from the project's data (loaded once)."""
+    return KnowledgeBase()
+
+
+def get_answer(topic: str) -> Answer:
+    return knowledge_base().get_answer(topic)
+
+
+def follow_up(last_topic: str | None, kind: str) -> Answer | None:
+    return knowledge_base().follow_up(last_topic, kind)
+
+
+def topics() -> list[str]:
+    return knowledge_base().topics()
+
+
+def menu_text() -> str:
+    return knowledge_base().menu_text()
