@@ -1,0 +1,1 @@
+"""Red-flag triage: the rules engine, the conversation level, and the screening questions."""
