@@ -1,0 +1,63 @@
+"""Message-level routing used by the Rasa NLU component and by the actions.
+
+One call, ``route(text)``, gives everything the rest of the bot needs to know about a single
+message: the findings with their context (as Rasa-style entity dicts) and whether the message
+reports a current red flag. The red-flag check here does not look at any intent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.findings import Analysis
+from bot.nlp import analyse, build_pipeline
+from bot.triage.engine import Assessment, assess
+
+RED_FLAG_INTENT = "report_red_flag"
+# Levels that route a message to the red-flag response straight away.
+ROUTED_LEVELS = ("emergency", "crisis", "urgent")
+
+
+@dataclass
+class RoutingResult:
+    analysis: Analysis
+    assessment: Assessment
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def red_flag_level(self) -> str | None:
+        level = self.assessment.level
+        return level if level in ROUTED_LEVELS else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.as_dict() for f in self.analysis.findings],
+            "is_question": self.analysis.is_question,
+            "red_flag_level": self.red_flag_level,
+            "red_flags": [flag.id for flag in self.assessment.red_flags],
+        }
+
+
+def warm_up() -> None:
+    """Build the spaCy pipeline and load the rules now rather than on the first message."""
+    build_pipeline()
+    assess(analyse("warm up"))
+
+
+def route(text: str) -> RoutingResult:
+    analysis = analyse(text)
+    assessment = assess(analysis)
+    entities = [
+        {
+            "entity": f.label,
+            "value": f.concept,
+            "start": f.start,
+            "end": f.end,
+            "confidence_entity": 1.0,
+            "context": f.context,
+            "text": f.text,
+        }
+        for f in analysis.findings
+    ]
+    return RoutingResult(analysis=analysis, assessment=assessment, entities=entities)

@@ -1,0 +1,110 @@
+"""Says back, in one short message, what the bot understood of a symptom description."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.findings import (
+    AGGRAVATING,
+    BODY_LOCATION,
+    DURATION,
+    ONSET,
+    RELIEVING,
+    SEVERITY,
+    SIDE,
+    SYMPTOM,
+    Finding,
+)
+
+_WORDS = {
+    "pins_and_needles": "pins and needles",
+    "lower_back": "lower back",
+    "back_passage": "back passage",
+    "saddle_area": "saddle area",
+    "lying_down": "lying down",
+    "both": "both sides",
+}
+
+
+def _say(concept: str) -> str:
+    return _WORDS.get(concept, concept.replace("_", " "))
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)
+
+
+_PLAIN = ("pain", "ache")
+
+
+def _feelings(concepts: list[str]) -> list[str]:
+    """ "shooting" and "pain" read as "shooting pain"; other feelings stay as they are."""
+    qualities = [_say(c) for c in concepts if c not in _PLAIN]
+    plain = [c for c in concepts if c in _PLAIN]
+    if (
+        plain
+        and qualities
+        and all(
+            q in ("shooting", "burning", "stabbing", "throbbing", "electric", "sharp")
+            for q in qualities[:1]
+        )
+    ):
+        return [f"{qualities[0]} {plain[0]}", *qualities[1:]]
+    return [*qualities, *plain] if not plain else [*plain, *qualities]
+
+
+def collect(findings: Iterable[Finding]) -> dict[str, list[str]]:
+    """Current findings grouped by label, each concept once, in the order they were said."""
+    grouped: dict[str, list[str]] = {}
+    for finding in findings:
+        if finding.is_current:
+            grouped.setdefault(finding.label, [])
+            if finding.concept not in grouped[finding.label]:
+                grouped[finding.label].append(finding.concept)
+    return grouped
+
+
+def summarise(findings: Iterable[Finding]) -> str:
+    """One short sentence: where, which side, what it feels like, how long, how bad, triggers.
+
+    Returns an empty string when nothing about the symptoms was understood.
+    """
+    got = collect(findings)
+    parts: list[str] = []
+    feelings = _feelings(got.get(SYMPTOM, []))
+    places = [_say(c) for c in got.get(BODY_LOCATION, [])]
+    sides = _unique(_say(c) for c in got.get(SIDE, []))
+    if "left" in sides and "right" in sides:
+        sides = ["both sides"]
+    if feelings:
+        parts.append(_join(feelings))
+    if places:
+        where = f"in your {_join(places)}"
+        if sides:
+            where += f" ({_join(sides)})"
+        parts.append(where)
+    elif sides:
+        parts.append(f"on the {_join(sides)}")
+    if got.get(DURATION):
+        parts.append(f"for {got[DURATION][0]}")
+    if got.get(ONSET):
+        parts.append(f"that came on {'suddenly' if got[ONSET][0] == 'sudden' else 'gradually'}")
+    if not parts and not got.get(SEVERITY) and not got.get(AGGRAVATING):
+        return ""
+    sentence = "Here's what I understood: " + (", ".join(parts) if parts else "your symptoms")
+    if got.get(SEVERITY):
+        sentence += f", severity {got[SEVERITY][0]}"
+    if got.get(AGGRAVATING):
+        sentence += f", worse with {_join([_say(c) for c in got[AGGRAVATING]])}"
+    if got.get(RELIEVING):
+        sentence += f", easier with {_join([_say(c) for c in got[RELIEVING]])}"
+    return sentence + "."

@@ -1,0 +1,182 @@
+"""`make eval`: every evaluation the project keeps, written to docs/evaluation.md.
+
+1. NLU (held-out eval/nlu_test.yml, never trained on): intent macro-F1, entity F1 per
+   extractor, worst confusions and a confusion-matrix image (``rasa test nlu``).
+2. Context (eval/context_cases.yml): accuracy of the context given to each finding.
+3. Triage (eval/triage_cases.yml): recall of red-flag cases (reaching at least their level) and
+   specificity on cases without a red flag.
+4. Answers (eval/questions.yml): share of questions answered with the right topic and a source,
+   end to end through the trained model and the bot's answer logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+RESULTS = ROOT / "results" / "nlu"
+MODEL = ROOT / "models" / "sciatica.tar.gz"
+GOALS = {
+    "intent_macro_f1": 0.90,
+    "entity_f1": 0.85,
+    "context_accuracy": 0.95,
+    "triage_recall": 1.0,
+    "triage_specificity": 0.95,
+    "answer_accuracy": 0.95,
+}
+
+
+def run_nlu() -> dict[str, Any]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "rasa"),
+            "test",
+            "nlu",
+            "--nlu",
+            "eval/nlu_test.yml",
+            "--model",
+            str(MODEL),
+            "--out",
+            str(RESULTS),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    intents = json.loads((RESULTS / "intent_report.json").read_text())
+    errors = json.loads((RESULTS / "intent_errors.json").read_text())
+    confusions: dict[tuple[str, str], int] = {}
+    for error in errors:
+        pair = (error["intent"], error["intent_prediction"]["name"])
+        confusions[pair] = confusions.get(pair, 0) + 1
+    worst = sorted(confusions.items(), key=lambda kv: -kv[1])[:8]
+    entity_f1: dict[str, float] = {}
+    for report in RESULTS.glob("*_report.json"):
+        if report.name == "intent_report.json":
+            continue
+        data = json.loads(report.read_text())
+        if "micro avg" in data:
+            entity_f1[report.name.replace("_report.json", "")] = data["micro avg"]["f1-score"]
+    image = RESULTS / "intent_confusion_matrix.png"
+    if image.exists():
+        shutil.copy(image, DOCS / "intent_confusion_matrix.png")
+    return {
+        "intent_macro_f1": intents["macro avg"]["f1-score"],
+        "intent_accuracy": intents.get("accuracy"),
+        "n": intents["macro avg"]["support"],
+        "entity_f1": entity_f1,
+        "worst_confusions": [{"intent": a, "predicted": b, "count": n} for (a, b), n in worst],
+    }
+
+
+def run_context() -> dict[str, Any]:
+    from bot.nlp import evaluate_context
+
+    cases = yaml.safe_load((ROOT / "eval" / "context_cases.yml").read_text())["cases"]
+    return evaluate_context(cases)
+
+
+def run_triage() -> dict[str, Any]:
+    from bot.triage.evaluation import evaluate, load_cases
+
+    return evaluate(load_cases())
+
+
+def run_answers() -> dict[str, Any]:
+    from rasa.core.agent import Agent
+
+    from bot import conversation
+    from bot.knowledge.evaluation import evaluate, load_questions
+
+    agent = Agent.load(str(MODEL))
+    loop = asyncio.new_event_loop()
+
+    def classify(text: str) -> str | None:
+        parsed = loop.run_until_complete(agent.parse_message(text))
+        intent = parsed["intent"]["name"]
+        reply = conversation.answer(intent=intent, text=text, last_topic=None)
+        topic = reply.slots.get("last_topic")
+        cited = any("Source" in m.get("text", "") for m in reply.messages)
+        return topic if cited else None
+
+    return evaluate(load_questions(), classify)
+
+
+def write_report(results: dict[str, Any]) -> None:
+    nlu, ctx, tri, ans = (results[k] for k in ("nlu", "context", "triage", "answers"))
+    entity_best = max(nlu["entity_f1"].values()) if nlu["entity_f1"] else 0.0
+    rows = [
+        ("Intent macro-F1 (held-out NLU set)", nlu["intent_macro_f1"], GOALS["intent_macro_f1"]),
+        ("Entity F1, best extractor", entity_best, GOALS["entity_f1"]),
+        ("Context accuracy", ctx["accuracy"], GOALS["context_accuracy"]),
+        ("Triage recall (red flags at or above their level)", tri["recall"], 1.0),
+        ("Triage specificity", tri["specificity"], GOALS["triage_specificity"]),
+        ("Questions answered with right topic and a source", ans["accuracy"], 0.95),
+    ]
+    lines = [
+        "# Evaluation",
+        "",
+        "Produced by `make eval` (scripts/evaluate.py) with the model in `models/`. "
+        "The NLU test set, context cases, triage cases and questions under `eval/` are never "
+        "used for training.",
+        "",
+        "| measure | value | goal | met |",
+        "|---|---|---|---|",
+    ]
+    for name, value, goal in rows:
+        lines.append(
+            f"| {name} | {value:.3f} | ≥ {goal:.2f} | {'yes' if value >= goal else 'NO'} |"
+        )
+    lines += ["", "## NLU", "", f"Examples: {nlu['n']}.", "", "Entity F1 per extractor:", ""]
+    for name, f1 in sorted(nlu["entity_f1"].items()):
+        lines.append(f"- {name}: {f1:.3f}")
+    lines += ["", "Worst intent confusions (true → predicted, count):", ""]
+    for c in nlu["worst_confusions"]:
+        lines.append(f"- {c['intent']} → {c['predicted']}: {c['count']}")
+    lines += ["", "![Intent confusion matrix](intent_confusion_matrix.png)", ""]
+    lines += ["## Context", "", f"{ctx['n']} sentences; accuracy {ctx['accuracy']:.3f}.", ""]
+    for e in ctx.get("errors", [])[:15]:
+        lines.append(f"- {e}")
+    lines += [
+        "",
+        "## Triage",
+        "",
+        f"{tri['n_red']} red-flag cases, {tri['n_clear']} without a red flag. "
+        f"Recall {tri['recall']:.3f}, specificity {tri['specificity']:.3f}.",
+        "",
+    ]
+    for miss in tri.get("misses", []):
+        lines.append(f"- MISSED: {miss}")
+    for alarm in tri.get("false_alarms", []):
+        lines.append(f"- over-triage: {alarm}")
+    lines += ["", "## Answers", "", f"{ans['n']} questions; accuracy {ans['accuracy']:.3f}.", ""]
+    for e in ans.get("errors", []):
+        lines.append(f"- {e['text']!r}: expected {e['expected']}, got {e['predicted']}")
+    (DOCS / "evaluation.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (DOCS / "evaluation.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+def main() -> int:
+    DOCS.mkdir(exist_ok=True)
+    results = {
+        "nlu": run_nlu(),
+        "context": run_context(),
+        "triage": run_triage(),
+        "answers": run_answers(),
+    }
+    write_report(results)
+    print((DOCS / "evaluation.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

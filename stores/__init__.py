@@ -1,0 +1,1 @@
+"""Rasa store adapters of the sciatica bot."""

@@ -1,0 +1,60 @@
+"""An SQL tracker store that can forget a conversation when the person asks it to.
+
+Rasa 3.6's tracker stores have no way to delete a conversation. This store is Rasa's own
+``SQLTrackerStore`` (SQLite by default, PostgreSQL in the scaled setup) plus one behaviour: when
+the events being saved contain ``SlotSet("forget_confirmed", True)`` - set by
+``action_forget_conversation`` after the person confirmed "forget me" - every stored event of that
+conversation is deleted instead of saving the new ones. The next message starts a new, empty
+conversation.
+
+Configured in ``endpoints.yml``::
+
+    tracker_store:
+      type: stores.tracker_store.PrivateSQLTrackerStore
+      dialect: sqlite
+      db: var/tracker.db
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+FORGET_SLOT = "forget_confirmed"
+
+
+def forget_requested(tracker: DialogueStateTracker) -> bool:
+    """True when the latest turn confirmed that the conversation should be forgotten."""
+    for event in reversed(tracker.events):
+        if isinstance(event, SlotSet) and event.key == FORGET_SLOT:
+            return event.value is True
+        if event.type_name == "user":
+            return False
+    return False
+
+
+class PrivateSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` that deletes a conversation on the person's confirmed request."""
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if forget_requested(tracker):
+            deleted = self.delete(tracker.sender_id)
+            logger.info("Deleted a conversation on request (%d events).", deleted)
+            return
+        await super().save(tracker)
+
+    def delete(self, sender_id: str) -> int:
+        """Delete every stored event of one conversation; returns how many were deleted."""
+        with self.session_scope() as session:
+            deleted = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id == sender_id)
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+        return int(deleted)

@@ -1,0 +1,57 @@
+"""The tracker store forgets a conversation when the person confirmed "forget me"."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from stores.tracker_store import PrivateSQLTrackerStore
+
+DOMAIN = Domain.load("domain.yml")
+
+
+def store(tmp_path: Path) -> PrivateSQLTrackerStore:
+    return PrivateSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+
+
+def tracker(sender: str, *events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(sender, list(events), slots=DOMAIN.slots)
+
+
+def test_a_confirmed_forget_deletes_only_that_conversation(tmp_path: Path) -> None:
+    db = store(tmp_path)
+    said = UserUttered("I have a fever", {"name": "report_red_flag"})
+    asyncio.run(db.save(tracker("alice", said, SlotSet("triage_level", "urgent"))))
+    asyncio.run(db.save(tracker("bob", UserUttered("hi", {"name": "greet"}))))
+
+    forget = tracker(
+        "alice",
+        said,
+        SlotSet("triage_level", "urgent"),
+        UserUttered("/affirm", {"name": "affirm"}),
+        ActionExecuted("action_forget_conversation"),
+        SlotSet("forget_confirmed", True),
+        ActionExecuted("action_listen"),
+    )
+    asyncio.run(db.save(forget))
+
+    assert asyncio.run(db.retrieve("alice")) is None
+    assert asyncio.run(db.retrieve("bob")) is not None
+
+
+def test_an_earlier_confirmation_does_not_delete_later_turns(tmp_path: Path) -> None:
+    db = store(tmp_path)
+    events = [
+        UserUttered("hi", {"name": "greet"}),
+        SlotSet("forget_confirmed", True),
+        UserUttered("what is sciatica", {"name": "ask_what_is_sciatica"}),
+        ActionExecuted("action_answer_question"),
+    ]
+    asyncio.run(db.save(tracker("carol", *events)))
+    kept = asyncio.run(db.retrieve("carol"))
+    assert kept is not None
+    assert [e.text for e in kept.events if isinstance(e, UserUttered)][-1] == "what is sciatica"
