@@ -249,3 +249,30 @@ def test_the_shipped_context_rules_load() -> None:
     rules, terminations = load_context_rules()
     assert len(rules) > 100
     assert "CONTRAST" in terminations["NEGATED_EXISTENCE"]
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("can sciatica affect my bladder?", "bladder_problem"),
+        ("could a slipped disc mess with my bowels?", "bowel_problem"),
+        ("can it make my leg give way", "leg_giving_way"),
+    ],
+)
+def test_asking_whether_sciatica_can_affect_something_is_hypothetical(
+    text: str, concept: str
+) -> None:
+    contexts = {f.concept: f.context for f in analyse(text).findings}
+    assert contexts[concept] == "hypothetical"
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("i cant control my bladder. can sciatica cause that?", "urinary_incontinence"),
+        ("my leg keeps giving way, can sciatica do that?", "leg_giving_way"),
+    ],
+)
+def test_a_report_followed_by_a_question_stays_current(text: str, concept: str) -> None:
+    contexts = {f.concept: f.context for f in analyse(text).findings}
+    assert contexts[concept] == "current"
