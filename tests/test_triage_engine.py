@@ -101,6 +101,7 @@ RED_FLAGS = [
     ("had a kidney transplant", "infection_risk", "urgent"),
     ("I had an epidural 2 weeks ago", "infection_recent_procedure", "urgent"),
     ("had back surgery last month", "infection_recent_procedure", "urgent"),
+    ("i needed spinal surgery 2 weeks ago and now i ache", "infection_recent_procedure", "urgent"),
     # cancer
     ("I had breast cancer 5 years ago", "cancer_history", "urgent"),
     ("history of prostate cancer", "cancer_history", "urgent"),
@@ -141,6 +142,8 @@ RED_FLAGS = [
 # Typical sciatica, and red-flag words that are negated, asked about, in the past and over, or
 # about someone else: no red flag.
 CLEAR = [
+    "am i going to end up needing surgery on my spine",
+    "will I be needing an operation on my back eventually",
     "shooting pain down my left leg when I sit",
     "pins and needles in my foot for 3 weeks",
     "sharp burning pain in my right buttock",
