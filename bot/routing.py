@@ -39,6 +39,26 @@ class RoutingResult:
         }
 
 
+# A message the classifier took for a symptom description but which asks a question is routed to
+# the best question intent when that intent has at least this confidence ("I've had this for two
+# weeks, do I need an MRI?" wants the MRI answer).
+QUESTION_MIN_CONFIDENCE = 0.15
+DESCRIBE_INTENT = "describe_symptoms"
+
+
+def question_intent(
+    predicted: str | None, ranking: list[dict[str, Any]], is_question: bool
+) -> str | None:
+    """The ask_* intent to use instead of a symptom description, or None to keep it."""
+    if predicted != DESCRIBE_INTENT or not is_question:
+        return None
+    for entry in ranking:
+        name = entry.get("name") or ""
+        if name.startswith("ask_") and entry.get("confidence", 0.0) >= QUESTION_MIN_CONFIDENCE:
+            return name
+    return None
+
+
 def warm_up() -> None:
     """Build the spaCy pipeline and load the rules now rather than on the first message."""
     build_pipeline()

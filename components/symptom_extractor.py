@@ -11,6 +11,8 @@ Runs last in the NLU pipeline. For every message it
    makes red-flag routing independent of the intent classifier: a rule maps
    ``report_red_flag`` to the escalation, whatever DIET, its confidence or the fallback
    classifier said.
+3. otherwise, when the classifier took a message for a symptom description but the message asks
+   a question, routes it to the best ``ask_*`` intent (``bot.routing.question_intent``).
 
 The full analysis is also attached to the parse data as ``symptom_analysis``.
 """
@@ -83,23 +85,23 @@ class SymptomExtractor(GraphComponent, EntityExtractorMixin):
         message.set(ANALYSIS_KEY, result.as_dict(), add_to_output=True)
 
         if result.red_flag_level is not None:
-            self._route_to_red_flag(message)
+            self._route_to(message, self._config["red_flag_intent"])
+            return
+        predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        asked = routing.question_intent(
+            predicted, message.get(INTENT_RANKING_KEY) or [], result.analysis.is_question
+        )
+        if asked is not None:
+            self._route_to(message, asked)
 
     def _merge_entities(
         self, existing: list[dict[str, Any]], found: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Our findings plus DIET's; an identical span/label/value is kept once, with context."""
+        """Our findings (each with its context) next to DIET's entities, in text order."""
         ours = [{**entity, "extractor": self.__class__.__name__} for entity in found]
-        keys = {(e["entity"], e["start"], e["end"], str(e["value"])) for e in ours}
-        others = [
-            e
-            for e in existing
-            if (e.get("entity"), e.get("start"), e.get("end"), str(e.get("value"))) not in keys
-        ]
-        return sorted(others + ours, key=lambda e: (e.get("start", 0), e.get("end", 0)))
+        return sorted(existing + ours, key=lambda e: (e.get("start", 0), e.get("end", 0)))
 
-    def _route_to_red_flag(self, message: Message) -> None:
-        name = self._config["red_flag_intent"]
+    def _route_to(self, message: Message, name: str) -> None:
         predicted = message.get(INTENT) or {}
         ranking = [
             r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != name
@@ -108,7 +110,7 @@ class SymptomExtractor(GraphComponent, EntityExtractorMixin):
         message.set(INTENT, routed, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [routed, *ranking], add_to_output=True)
         logger.debug(
-            "Current red flag found: intent %s routed to %s.",
+            "Intent %s routed to %s.",
             predicted.get(INTENT_NAME_KEY),
             name,
         )

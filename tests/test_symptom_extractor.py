@@ -133,3 +133,37 @@ def test_bad_input_never_crashes(extractor: SymptomExtractor, text: str) -> None
     message = parse(extractor, text, intent="nlu_fallback")
     assert message.get("intent")["name"] == "nlu_fallback"
     assert isinstance(message.get("entities"), list)
+
+
+def test_a_story_that_ends_in_a_question_gets_the_question_intent(
+    extractor: SymptomExtractor,
+) -> None:
+    message = Message(
+        data={
+            "text": "leg pain 2 weeks and my friend says i should get an mri, is she right?",
+            "intent": {"name": "describe_symptoms", "confidence": 0.74},
+            "intent_ranking": [
+                {"name": "describe_symptoms", "confidence": 0.74},
+                {"name": "ask_mri", "confidence": 0.24},
+            ],
+            "entities": [],
+        }
+    )
+    extractor.process([message])
+    assert message.get("intent")["name"] == "ask_mri"
+
+
+def test_a_plain_description_stays_a_description(extractor: SymptomExtractor) -> None:
+    message = Message(
+        data={
+            "text": "ive had this leg pain for 2 weeks and it burns when i sit",
+            "intent": {"name": "describe_symptoms", "confidence": 0.74},
+            "intent_ranking": [
+                {"name": "describe_symptoms", "confidence": 0.74},
+                {"name": "ask_mri", "confidence": 0.24},
+            ],
+            "entities": [],
+        }
+    )
+    extractor.process([message])
+    assert message.get("intent")["name"] == "describe_symptoms"
