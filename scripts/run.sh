@@ -20,29 +20,36 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-echo "Starting the action server on port $ACTIONS_PORT (log: var/log/actions.log)"
-"$BIN/rasa" run actions --port "$ACTIONS_PORT" --actions actions >var/log/actions.log 2>&1 &
-pids+=($!)
+actions_up() { curl -fsS "http://localhost:$ACTIONS_PORT/health" >/dev/null 2>&1; }
 
-for _ in $(seq 1 120); do
-  if curl -fsS "http://localhost:$ACTIONS_PORT/health" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then
-    echo "The action server stopped; see var/log/actions.log" >&2
-    tail -20 var/log/actions.log >&2
-    exit 1
-  fi
-  sleep 0.5
-done
+if actions_up; then
+  echo "Using the action server already running on port $ACTIONS_PORT"
+else
+  echo "Starting the action server on port $ACTIONS_PORT (log: var/log/actions.log)"
+  "$BIN/rasa" run actions --port "$ACTIONS_PORT" --actions actions >var/log/actions.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 120); do
+    if actions_up; then break; fi
+    if ! kill -0 "${pids[0]}" 2>/dev/null; then
+      echo "The action server stopped; see var/log/actions.log" >&2
+      tail -20 var/log/actions.log >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+fi
 
 if [ "${1:-}" = "--shell" ]; then
-  "$BIN/rasa" shell --endpoints endpoints.yml
+  # Its own port, so it works next to a running `make run`.
+  "$BIN/rasa" shell --endpoints endpoints.yml --port "${SHELL_PORT:-5006}"
   exit 0
 fi
 
 echo "Starting the bot on http://localhost:$RASA_PORT"
 "$BIN/rasa" run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
   --endpoints endpoints.yml --credentials credentials.yml &
-pids+=($!)
+rasa_pid=$!
+pids+=("$rasa_pid")
 
 for _ in $(seq 1 240); do
   if curl -fsS "http://localhost:$RASA_PORT/status" >/dev/null 2>&1 \
@@ -56,7 +63,7 @@ Press Ctrl-C to stop.
 MSG
     break
   fi
-  if ! kill -0 "${pids[1]}" 2>/dev/null; then echo "The Rasa server stopped." >&2; exit 1; fi
+  if ! kill -0 "$rasa_pid" 2>/dev/null; then echo "The Rasa server stopped." >&2; exit 1; fi
   sleep 0.5
 done
-wait "${pids[1]}"
+wait "$rasa_pid"
