@@ -232,9 +232,11 @@ def screening_step(
     if value is None or not answers_the_question(intent):
         # Nothing was taken from this message for the open question: leave it to the rules.
         return Reply()
-    if value in (YES, NO, UNSURE, NOT_ASKED):
+    if value == NOT_ASKED:
         answer_value = value
     else:
+        # Read from what was written, not only from the intent the slot mapping used: the
+        # words "no just the right leg" decide, whatever the classifier made of them.
         answer_value = screening.interpret_answer(question.id, analyse(text), intent).value
     reply = Reply()
     if answer_value not in (YES, NO, UNSURE, NOT_ASKED):
@@ -248,6 +250,8 @@ def screening_step(
     if state.level in IMMEDIATE:
         answers = {**answers, slot: answer_value}
         reply.slots.update(_skip_remaining(answers))
+        if escalation.messages:
+            reply.say(advice.still_here())
     return reply
 
 
@@ -261,9 +265,10 @@ def screening_result(
     """The outcome once screening is over: level, what to do, and why (with sources)."""
     reply = Reply()
     if state.level in IMMEDIATE:
+        # Whoever raised the emergency has already said so, and that the questions stopped.
         if rank(announced) < rank(state.level):
             reply = _escalation(state, announced)
-        reply.say(advice.stopped_screening())
+            reply.say(advice.stopped_screening())
         return reply
     result = screening.outcome(answers, state.finding_objects(), texts or [])
     level = max_level(state.level, result.level) or result.level

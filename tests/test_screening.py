@@ -89,9 +89,11 @@ def test_answers_in_free_text(
         assert level_rank(answer.assessment.level) >= level_rank(minimum)
 
 
-def test_the_safer_reading_wins_when_words_and_intent_disagree() -> None:
-    answer = screening.interpret_answer("bladder", analyse("no"), "affirm")
-    assert answer.value == "yes"
+def test_explicit_words_decide_and_the_intent_fills_in_when_they_say_nothing() -> None:
+    assert screening.interpret_answer("bladder", analyse("no"), "affirm").value == "no"
+    # A button sends "/affirm": no words, so the intent decides.
+    assert screening.interpret_answer("bladder", analyse("/affirm"), "affirm").value == "yes"
+    assert screening.interpret_answer("bladder", analyse("hmm ok"), "affirm").value == "yes"
 
 
 def test_prefill_from_what_was_already_said() -> None:
@@ -194,3 +196,23 @@ def test_next_question_and_questions_to_ask() -> None:
 )
 def test_duration_weeks(concept: str, weeks: float) -> None:
     assert screening.duration_weeks(concept) == pytest.approx(weeks)
+
+
+@pytest.mark.parametrize(
+    "question_id, text, intent",
+    [
+        ("both_legs", "no just the right leg", "affirm"),
+        ("weakness", "no it isnt getting weaker", "report_red_flag"),
+        ("weakness", "nope, its not getting any weaker", "affirm"),
+    ],
+)
+def test_the_words_of_a_no_beat_a_wrong_intent(question_id: str, text: str, intent: str) -> None:
+    answer = screening.interpret_answer(question_id, analyse(text), intent)
+    assert answer.value == "no"
+    assert answer.assessment.level is None
+
+
+def test_a_red_flag_named_in_a_no_is_still_a_yes() -> None:
+    answer = screening.interpret_answer("bladder", analyse("no but i did wet myself"), "deny")
+    assert answer.value == "yes"
+    assert answer.assessment.level == "emergency"

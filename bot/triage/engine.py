@@ -82,7 +82,12 @@ COUNTABLE_CONTEXTS = (CURRENT, HISTORICAL, HYPOTHETICAL, OTHER_PERSON)
 LENIENT_CONTEXTS = (CURRENT, HISTORICAL, HYPOTHETICAL)
 
 # A cue preceded by one of these words within three words does not count ("not getting worse").
-_NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|without|nt)\b|n't\b|n’t\b", re.IGNORECASE)
+# Contractions typed without the apostrophe ("isnt", "dont") count as well.
+_NEGATION_BEFORE = re.compile(
+    r"\b(?:not|no|never|without|nt|isnt|wasnt|arent|werent|dont|doesnt|didnt|havent|hasnt|"
+    r"hadnt|cant|cannot|wont|wouldnt|couldnt|aint|nothing)\b|n't\b|n’t\b",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
 # Clauses end at commas and joining words, except where the next clause carries on with the
 # same subject ("my foot is numb and it's getting worse" stays one clause).

@@ -265,8 +265,9 @@ def interpret_answer(question_id: str, analysis: Analysis, intent: str | None = 
     """Read an answer to a screening question.
 
     In order: what the detector finds (a red flag of this question is a yes whatever else is
-    said; a negated sign of it is a no), then the words of the answer together with the
-    predicted intent, the safer of the two winning. An answer that says nothing clear is
+    said; a negated sign of it is a no), then the words of the answer ("no", "just the left
+    one", "not sure"), then the predicted intent (a button, or wording the patterns do not
+    know). An answer that says nothing clear is
     "unsure". A yes triggers the question's rule even when no sign was named; an unsure answer
     triggers its "unsure" rule, when it has one.
     """
@@ -274,10 +275,10 @@ def interpret_answer(question_id: str, analysis: Analysis, intent: str | None = 
     assessment = assess(analysis)
     value = _answers_by_findings(q, analysis, assessment)
     if value is None:
-        candidates = [v for v in (_words_value(_own_words(analysis)), _intent_value(intent)) if v]
-        if candidates:
-            value = max(candidates, key=_ANSWER_RANK.__getitem__)
-        else:
+        # The answer's own words come before the classifier's intent: "no just the right leg"
+        # is a no even if the classifier took it for a yes.
+        value = _words_value(_own_words(analysis)) or _intent_value(intent)
+        if value is None:
             value = NO if _about_someone_else(q, analysis) else UNSURE
     extra: list[RedFlag] = []
     if value == YES and not set(q.rules) & set(assessment.ids):
