@@ -276,3 +276,20 @@ def test_asking_whether_sciatica_can_affect_something_is_hypothetical(
 def test_a_report_followed_by_a_question_stays_current(text: str, concept: str) -> None:
     contexts = {f.concept: f.context for f in analyse(text).findings}
     assert contexts[concept] == "current"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no its not getting weaker", "no, not getting weaker", "its not getting weaker"],
+)
+def test_a_denied_worsening_weakness_is_negated(text: str) -> None:
+    weakness = [f for f in analyse(text).findings if f.concept == "marked_weakness"]
+    assert weakness and all(f.context == "negated" for f in weakness)
+
+
+def test_not_getting_better_does_not_negate_what_follows() -> None:
+    contexts = {
+        f.concept: f.context
+        for f in analyse("no, not getting better, my leg keeps giving way").findings
+    }
+    assert contexts["leg_giving_way"] == "current"
