@@ -174,7 +174,10 @@ class ActionStopScreening(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        _send(dispatcher, conversation.stop_screening_reply(bool(tracker.active_loop)))
+        _send(
+            dispatcher,
+            conversation.stop_screening_reply(bool(tracker.active_loop), _latest_intent(tracker)),
+        )
         if tracker.active_loop:
             return [ActiveLoop(None), SlotSet("requested_slot", None)]
         return []

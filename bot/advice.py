@@ -135,13 +135,13 @@ def outcome_messages(
     return [{"text": "\n".join(lines)}, _payload(level, flags)]
 
 
-def stop_screening_text(in_screening: bool) -> str:
+def stop_screening_text(in_screening: bool, *, leaving: bool = False) -> str:
     if in_screening:
         return (
             "No problem, I've stopped the questions. As we didn't finish, I can't say it's safe "
             "to look after this at home. If you notice new trouble with your bladder or bowels, "
             "numbness between your legs, or a leg getting weaker, get help straight away. "
-            "What would you like to know?"
+            + ("Take care." if leaving else "What would you like to know?")
         )
     return (
         "Sure. Ask me anything about sciatica: what it is, causes, treatment, exercises, "

@@ -279,8 +279,8 @@ def screening_result(
     return reply
 
 
-def stop_screening_reply(in_screening: bool) -> list[dict[str, Any]]:
-    return [{"text": advice.stop_screening_text(in_screening)}]
+def stop_screening_reply(in_screening: bool, intent: str | None = None) -> list[dict[str, Any]]:
+    return [{"text": advice.stop_screening_text(in_screening, leaving=intent == "goodbye")}]
 
 
 def correction_reply(state: TriageState) -> list[dict[str, Any]]:

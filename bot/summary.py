@@ -98,7 +98,9 @@ def summarise(findings: Iterable[Finding]) -> str:
         parts.append(f"for {got[DURATION][0]}")
     if got.get(ONSET):
         parts.append(f"that came on {'suddenly' if got[ONSET][0] == 'sudden' else 'gradually'}")
-    if not parts and not got.get(SEVERITY) and not got.get(AGGRAVATING):
+    if not feelings and not places:
+        # Nothing about the symptoms themselves: saying back only "worse with movement" would
+        # sound as if the bot had not listened.
         return ""
     sentence = "Here's what I understood: " + (", ".join(parts) if parts else "your symptoms")
     if got.get(SEVERITY):

@@ -11,8 +11,11 @@ Runs last in the NLU pipeline. For every message it
    makes red-flag routing independent of the intent classifier: a rule maps
    ``report_red_flag`` to the escalation, whatever DIET, its confidence or the fallback
    classifier said.
-3. otherwise, when the classifier took a message for a symptom description but the message asks
-   a question, routes it to the best ``ask_*`` intent (``bot.routing.question_intent``).
+3. otherwise, when the classifier predicted ``report_red_flag`` on its own, routes the message
+   to ``describe_symptoms``: the red-flag route is taken only on the detector's word, and a
+   guessed red flag leads to the screening questions instead (ask, don't guess);
+4. when the classifier took a message for a symptom description but the message asks a
+   question, routes it to the best ``ask_*`` intent (``bot.routing.question_intent``).
 
 The full analysis is also attached to the parse data as ``symptom_analysis``.
 """
@@ -88,11 +91,19 @@ class SymptomExtractor(GraphComponent, EntityExtractorMixin):
             self._route_to(message, self._config["red_flag_intent"])
             return
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        guessed_red_flag = predicted == self._config["red_flag_intent"]
+        if guessed_red_flag:
+            # The classifier guessed a red flag the detector does not see: ask rather than
+            # guess. As a symptom description it leads to the screening questions (or, during
+            # screening, is read as the answer to the open question).
+            predicted = routing.DESCRIBE_INTENT
         asked = routing.question_intent(
             predicted, message.get(INTENT_RANKING_KEY) or [], result.analysis.is_question
         )
         if asked is not None:
             self._route_to(message, asked)
+        elif guessed_red_flag:
+            self._route_to(message, predicted)
 
     def _merge_entities(
         self, existing: list[dict[str, Any]], found: list[dict[str, Any]]

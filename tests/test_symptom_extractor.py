@@ -167,3 +167,10 @@ def test_a_plain_description_stays_a_description(extractor: SymptomExtractor) ->
     )
     extractor.process([message])
     assert message.get("intent")["name"] == "describe_symptoms"
+
+
+def test_a_red_flag_only_the_classifier_saw_leads_to_screening(
+    extractor: SymptomExtractor,
+) -> None:
+    message = parse(extractor, "its not getting weaker, no", intent="report_red_flag")
+    assert message.get("intent")["name"] == "describe_symptoms"
