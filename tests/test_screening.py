@@ -216,3 +216,18 @@ def test_a_red_flag_named_in_a_no_is_still_a_yes() -> None:
     answer = screening.interpret_answer("bladder", analyse("no but i did wet myself"), "deny")
     assert answer.value == "yes"
     assert answer.assessment.level == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("my leg is weak but it's not getting worse", "deny", "no"),
+        ("my leg feels weak but its not getting worse", "describe_symptoms", "no"),
+        ("yes its getting weaker", "affirm", "yes"),
+        ("it keeps giving way", "describe_symptoms", "yes"),
+    ],
+)
+def test_weakness_that_is_not_getting_worse_is_not_a_yes(
+    text: str, intent: str, expected: str
+) -> None:
+    assert screening.interpret_answer("weakness", analyse(text), intent).value == expected
