@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts the action server and the Rasa server with the embedded defaults
-# (SQLite tracker store under var/, in-memory lock store). Ctrl-C stops both.
-#   scripts/run.sh          serve the REST API on http://localhost:${RASA_PORT:-5005}
+# Starts the action server, the Rasa server and the retention job with the embedded defaults
+# (SQLite tracker store under var/, in-memory lock store). Ctrl-C stops them all.
+#   scripts/run.sh          serve the chat page, the REST API and the channels on
+#                           http://localhost:${RASA_PORT:-5005}
 #   scripts/run.sh --shell  chat in the terminal instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,31 @@ export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 RASA_PORT="${RASA_PORT:-5005}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 mkdir -p var/log
+chmod 700 var
+
+# Secrets come from the environment. For a local run, missing ones are generated once and kept
+# in var/secrets.env (readable by you only, never committed), so `make shell` and a restarted
+# `make run` agree with a running action server.
+SECRETS=var/secrets.env
+[ -f "$SECRETS" ] || (umask 077 && : >"$SECRETS")
+# shellcheck disable=SC1090
+source "$SECRETS"
+for name in ACTION_SERVER_TOKEN RASA_JWT_SECRET; do
+  if [ -z "${!name:-}" ]; then
+    value="$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    printf '%s=%s\n' "$name" "$value" >>"$SECRETS"
+    printf -v "$name" '%s' "$value"
+  fi
+  export "${name?}"
+done
+# Channels stay off until their variables are set (see README); credentials.yml names them.
+for name in SLACK_BOT_TOKEN SLACK_SIGNING_SECRET TELEGRAM_BOT_TOKEN TELEGRAM_BOT_USERNAME \
+  TELEGRAM_WEBHOOK_SECRET; do
+  export "$name=${!name:-}"
+done
+# Web pages allowed to call the bot from a browser (CORS and the chat widget's socket).
+export BOT_ALLOWED_ORIGINS="${BOT_ALLOWED_ORIGINS:-http://localhost:$RASA_PORT,http://127.0.0.1:$RASA_PORT}"
+IFS=',' read -r -a cors_origins <<<"$BOT_ALLOWED_ORIGINS"
 
 pids=()
 cleanup() {
@@ -26,7 +52,7 @@ if actions_up; then
   echo "Using the action server already running on port $ACTIONS_PORT"
 else
   echo "Starting the action server on port $ACTIONS_PORT (log: var/log/actions.log)"
-  "$BIN/rasa" run actions --port "$ACTIONS_PORT" --actions actions >var/log/actions.log 2>&1 &
+  "$BIN/python" -m actions.server --port "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
   pids+=($!)
   for _ in $(seq 1 120); do
     if actions_up; then break; fi
@@ -45,20 +71,28 @@ if [ "${1:-}" = "--shell" ]; then
   exit 0
 fi
 
+# Deletes conversations idle for longer than BOT_RETENTION_DAYS (default 30), now and daily.
+"$BIN/python" -m stores.retention --endpoints endpoints.yml --every 24 >var/log/retention.log 2>&1 &
+pids+=($!)
+
 echo "Starting the bot on http://localhost:$RASA_PORT"
 "$BIN/rasa" run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
+  --jwt-secret "$RASA_JWT_SECRET" --jwt-method HS256 --cors "${cors_origins[@]}" \
   --endpoints endpoints.yml --credentials credentials.yml &
 rasa_pid=$!
 pids+=("$rasa_pid")
 
 for _ in $(seq 1 240); do
-  if curl -fsS "http://localhost:$RASA_PORT/status" >/dev/null 2>&1 \
-    || curl -fsS "http://localhost:$RASA_PORT/" >/dev/null 2>&1; then
+  if curl -fsS "http://localhost:$RASA_PORT/" >/dev/null 2>&1; then
+    token="$("$BIN/python" -m scripts.api_token --role admin)"
     cat <<MSG
 
 The bot is ready.
+  Chat in the browser:  http://localhost:$RASA_PORT/chat/
   REST:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"hi"}'
   Chat in the terminal: make shell (in another window)
+  HTTP API (JWT, admin role, this machine's secret):
+          curl -s -H "Authorization: Bearer $token" localhost:$RASA_PORT/status
 Press Ctrl-C to stop.
 MSG
     break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Servers, start_rasa, stop, texts
+from tests.integration.conftest import Servers, texts
 
 pytestmark = pytest.mark.integration
 
@@ -145,8 +145,7 @@ def test_bad_input_gets_a_clear_reply(servers: Servers, sender: str, message: st
 
 def test_conversations_survive_a_restart(servers: Servers, sender: str) -> None:
     servers.say(sender, "I've had a fever and chills all week with this back pain")
-    stop(servers.rasa)
-    servers.rasa = start_rasa(servers.workdir, servers.endpoints, servers.rasa_port)
+    servers.restart_rasa()
     assert servers.slots(sender)["triage_level"] == "urgent"
 
 

@@ -1,0 +1,116 @@
+"""Retention: delete conversations nobody has written to for N days.
+
+A conversation is deleted whole once its newest event is older than the retention period, so a
+conversation that is still going is never cut short. Works on the SQL tracker store named in an
+endpoints file (SQLite by default, PostgreSQL in the scaled setup).
+
+    python -m stores.retention                      # once, BOT_RETENTION_DAYS (default 30)
+    python -m stores.retention --days 7 --every 24  # a scheduled job: now, then every 24 hours
+
+``make run`` starts the scheduled form next to the bot; deploy/retention/ has cron, systemd and
+Kubernetes versions for other setups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import func
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DAYS = 30
+DAYS_ENV = "BOT_RETENTION_DAYS"
+DAY = 24 * 60 * 60
+
+
+def retention_days(value: str | int | None = None) -> int:
+    """The retention period in whole days (at least 1), from the argument or the environment."""
+    raw = value if value is not None else os.environ.get(DAYS_ENV, DEFAULT_DAYS)
+    try:
+        days = int(raw)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{DAYS_ENV} must be a whole number of days, not {raw!r}") from error
+    if days < 1:
+        raise ValueError(f"{DAYS_ENV} must be at least 1 day, not {days}")
+    return days
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str):
+        return os.path.expandvars(value)
+    if isinstance(value, dict):
+        return {key: _expand(item) for key, item in value.items()}
+    return value
+
+
+def store_from_endpoints(path: Path) -> SQLTrackerStore:
+    """The tracker store configured in an endpoints file; it must be an SQL store."""
+    with path.open(encoding="utf-8") as handle:
+        config = (yaml.safe_load(handle) or {}).get("tracker_store")
+    if not config:
+        raise ValueError(f"{path} configures no tracker store: nothing is kept, nothing to delete")
+    store = TrackerStore.create(EndpointConfig.from_dict(_expand(config)))
+    if not isinstance(store, SQLTrackerStore):
+        raise ValueError(f"Retention needs an SQL tracker store, not {type(store).__name__}")
+    return store
+
+
+def expired_senders(store: SQLTrackerStore, cutoff: float) -> list[str]:
+    """Conversations whose newest event is older than ``cutoff`` (a Unix timestamp)."""
+    event = store.SQLEvent
+    with store.session_scope() as session:
+        rows = (
+            session.query(event.sender_id)
+            .group_by(event.sender_id)
+            .having(func.max(event.timestamp) < cutoff)
+            .all()
+        )
+    return [row[0] for row in rows]
+
+
+def purge(store: SQLTrackerStore, days: int, now: float | None = None) -> int:
+    """Delete every conversation idle for more than ``days``; returns how many were deleted."""
+    cutoff = (time.time() if now is None else now) - days * DAY
+    senders = expired_senders(store, cutoff)
+    event = store.SQLEvent
+    with store.session_scope() as session:
+        for start in range(0, len(senders), 500):
+            batch = senders[start : start + 500]
+            session.query(event).filter(event.sender_id.in_(batch)).delete(
+                synchronize_session=False
+            )
+        session.commit()
+    return len(senders)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Delete conversations idle for N days.")
+    parser.add_argument("--endpoints", type=Path, default=Path("endpoints.yml"))
+    parser.add_argument("--days", help=f"default: ${DAYS_ENV} or {DEFAULT_DAYS}")
+    parser.add_argument("--every", type=float, metavar="HOURS", help="repeat every HOURS hours")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        days = retention_days(args.days)
+        store = store_from_endpoints(args.endpoints)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    while True:
+        deleted = purge(store, days)
+        logger.info("Retention (%d days): deleted %d conversation(s).", days, deleted)
+        if not args.every:
+            return
+        time.sleep(args.every * 3600)
+
+
+if __name__ == "__main__":
+    main()
