@@ -19,9 +19,11 @@ chmod 700 var
 # `make run` agree with a running action server.
 SECRETS=var/secrets.env
 [ -f "$SECRETS" ] || (umask 077 && : >"$SECRETS")
-# shellcheck disable=SC1090
-source "$SECRETS"
 for name in ACTION_SERVER_TOKEN RASA_JWT_SECRET; do
+  if [ -z "${!name:-}" ]; then  # the environment wins over the file
+    value="$(sed -n "s/^$name=//p" "$SECRETS" | tail -1)"
+    [ -n "$value" ] && printf -v "$name" '%s' "$value"
+  fi
   if [ -z "${!name:-}" ]; then
     value="$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     printf '%s=%s\n' "$name" "$value" >>"$SECRETS"
