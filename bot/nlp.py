@@ -338,6 +338,57 @@ def make_findings_filter(nlp: Language, name: str, context_dir: str) -> Findings
 # --- the pipeline -----------------------------------------------------------------------------
 
 
+# Words people slip into a phrase without changing what it reports ("I can't *really* tell when
+# I need to pee", "my leg *just* gives way"). Red-flag phrases also match with one of them between
+# any two of their words; over-triage is acceptable, under-triage is not.
+FILLER_WORDS = (
+    "really",
+    "actually",
+    "properly",
+    "quite",
+    "always",
+    "totally",
+    "completely",
+    "fully",
+    "even",
+    "just",
+    "literally",
+    "exactly",
+    "suddenly",
+    "sometimes",
+    "kind",
+    "kinda",
+    "sort",
+    "sorta",
+    "of",
+    "like",
+    "now",
+    "still",
+    "all",
+    "the",
+    "a",
+)
+FILLER_LABELS = ("clinical_sign",)
+
+
+def filler_tolerant_patterns(nlp: Language, lexicon: Lexicon) -> list[dict[str, Any]]:
+    """Token patterns for multi-word red-flag phrases allowing a filler word between words."""
+    fillers = {"NORM": {"IN": list(FILLER_WORDS)}, "OP": "?"}
+    patterns: list[dict[str, Any]] = []
+    for lexicon_file in lexicon.files:
+        if lexicon_file.label not in FILLER_LABELS:
+            continue
+        for concept, phrase in lexicon_file.phrases():
+            norms = [token.norm_ for token in nlp.make_doc(phrase)]
+            if len(norms) < 2:
+                continue
+            pattern: list[dict[str, Any]] = [{"NORM": norms[0]}]
+            for norm in norms[1:]:
+                pattern.extend([dict(fillers), {"NORM": norm}])
+            patterns.append({"label": lexicon_file.label, "pattern": pattern, "id": concept})
+    return patterns
+
+
 def create_pipeline(
     lexicon_dir: Path | str = LEXICON_DIR, context_dir: Path | str = CONTEXT_DIR
 ) -> Language:
@@ -351,6 +402,7 @@ def create_pipeline(
         config={"phrase_matcher_attr": "NORM", "validate": True, "overwrite_ents": True},
     )
     ruler.add_patterns(lexicon.entity_ruler_patterns())
+    ruler.add_patterns(filler_tolerant_patterns(nlp, lexicon))
     nlp.add_pipe("sciatica_findings", config={"context_dir": str(context_dir)})
     add_context(nlp, Path(context_dir) / "rules.yml")
     return nlp

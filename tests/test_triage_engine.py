@@ -342,3 +342,24 @@ def test_malformed_rules_are_refused() -> None:
         parse_rules(
             {"red_flag_rules": [{**rule, "match": {"sign": ["fever"], "contexts": ["negated"]}}]}
         )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "since tuesday i cant really tell when i need to pee",
+        "i can't properly feel the toilet paper when i wipe",
+        "my leg just keeps giving way",
+        "i cant actually control my bladder",
+    ],
+)
+def test_a_filler_word_inside_a_red_flag_phrase_still_escalates(text: str) -> None:
+    assert assess(analyse(text)).level == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no, i can really control my bladder fine", "i can't really sleep because of the leg pain"],
+)
+def test_filler_words_do_not_make_a_red_flag_of_ordinary_words(text: str) -> None:
+    assert assess(analyse(text)).level is None
