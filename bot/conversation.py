@@ -393,11 +393,13 @@ def forget_confirmation() -> list[dict[str, Any]]:
 
 
 def forgotten() -> list[dict[str, Any]]:
+    """The confirmation, and a payload that tells channels (the chat page) to clear their copy."""
     return [
         {
             "text": (
                 "Done: I've deleted our conversation. If you write again, we start afresh. "
                 "Take care."
             )
-        }
+        },
+        {"json_message": {"type": "forgotten"}},
     ]

@@ -1,0 +1,1 @@
+"""The channels people reach the bot through (see credentials.yml)."""

@@ -22,5 +22,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Every version, direct and transitive, is pinned in the lock file.
 .venv/bin/python -m pip install --quiet -r requirements.lock
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+# The chat page's front-end packages, from the npm registry into web/node_modules (served by the
+# bot itself at /chat/; nothing is loaded from a CDN).
+if [ -f web/package-lock.json ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm is missing: install Node.js 18 or newer (Debian: apt-get install nodejs npm) and run again." >&2
+    exit 1
+  fi
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
+fi
 mkdir -p var models
 echo "Installed. Python environment: .venv"
