@@ -7,6 +7,14 @@ the events being saved contain ``SlotSet("forget_confirmed", True)`` - set by
 conversation is deleted instead of saving the new ones. The next message starts a new, empty
 conversation.
 
+For a server database (PostgreSQL) the connection pool tests each connection before use
+(SQLAlchemy's ``pool_pre_ping``): after a database restart the bot reconnects by itself instead of
+failing on every pooled connection the restart closed.
+
+Loading this store also installs the action-server fallback (``stores.resilience``) and the
+cached check of action-server replies (``stores.action_validation``): it is the project class
+every Rasa process of this bot loads from its endpoints file.
+
 Configured in ``endpoints.yml``::
 
     tracker_store:
@@ -18,10 +26,14 @@ Configured in ``endpoints.yml``::
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from stores import action_validation, resilience
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +52,18 @@ def forget_requested(tracker: DialogueStateTracker) -> bool:
 
 class PrivateSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` that deletes a conversation on the person's confirmed request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name != "sqlite":
+            # Rasa builds its engine without pre-ping (and, with ``login_db``, without its own
+            # pool settings); rebuild it once the database exists.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        resilience.install()
+        action_validation.install()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if forget_requested(tracker):
