@@ -215,11 +215,17 @@ def test_accessibility_has_no_serious_or_critical_violations(browser: Any, bot: 
         chat.settle()
         chat.send("what is sciatica")
         chat.page.locator(".sources a").first.wait_for(timeout=REPLY_TIMEOUT_MS)
+        # After the answer the screening question comes back with its buttons.
+        chat.page.wait_for_selector("#replies button", timeout=REPLY_TIMEOUT_MS)
         chat.settle()
         chat.send(RED_FLAG)
         chat.page.locator(".msg--emergency").wait_for(timeout=REPLY_TIMEOUT_MS)
         chat.settle()
         page = chat.page
+        # The emergency advice is the first thing the bot says after the red flag.
+        after = "xpath=following-sibling::*[contains(@class, 'msg')][1]"
+        first_reply = page.locator(".msg--user").last.locator(after)
+        assert "msg--emergency" in (first_reply.get_attribute("class") or "")
         assert page.evaluate("() => document.documentElement.lang") == "en"
         log = page.locator("#transcript")
         assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
