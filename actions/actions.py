@@ -86,6 +86,7 @@ class ActionRespondRedFlag(Action):
             announced=tracker.get_slot("announced_level"),
             answers=_answers_so_far(tracker),
             in_screening=bool(tracker.active_loop),
+            state=_state(tracker),
         )
         _send(dispatcher, reply.messages)
         return [SlotSet(name, value) for name, value in reply.slots.items()]
@@ -194,6 +195,7 @@ class ActionAnswerQuestion(Action):
             intent=_latest_intent(tracker),
             text=(tracker.latest_message or {}).get("text") or "",
             last_topic=tracker.get_slot("last_topic"),
+            state=_state(tracker),
         )
         _send(dispatcher, reply.messages)
         return [SlotSet(name, value) for name, value in reply.slots.items()]

@@ -96,6 +96,19 @@ def reminder_messages(level: str | None, flags: list[dict[str, str]]) -> list[di
     return [{"text": text}, _payload(level, flags)]
 
 
+@lru_cache(maxsize=1)
+def _what_now() -> re.Pattern[str]:
+    with ADVICE_FILE.open(encoding="utf-8") as handle:
+        patterns = yaml.safe_load(handle)["what_now_questions"]
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.IGNORECASE)
+
+
+def asks_what_to_do_now(text: str) -> bool:
+    """Whether a message asks what to do next ("what should I do now?", "can it wait?")."""
+    plain = " ".join(text.replace("\u2019", "'").replace("'", "").split())
+    return bool(_what_now().search(plain))
+
+
 def still_here() -> str:
     return (
         "I've stopped the symptom questions so you can get help. I'm still here if you have "

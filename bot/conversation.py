@@ -338,7 +338,28 @@ def check_questions(text: str) -> list[dict[str, Any]]:
     return messages
 
 
-def answer(*, intent: str | None, text: str, last_topic: str | None) -> Reply:
+ESCALATED = ("urgent", "crisis", "emergency")
+
+
+def what_now_reply(state: TriageState | None, text: str) -> Reply | None:
+    """After an urgent, crisis or emergency message, "what should I do now?" (or "can it wait?")
+    gets that advice again, not a general answer: the advice is what to do now."""
+    if state is None or state.level not in ESCALATED or not advice.asks_what_to_do_now(text):
+        return None
+    flags = [r for r in state.reasons if r["level"] == state.level] or state.reasons
+    reply = Reply()
+    reply.messages.extend(advice.reminder_messages(state.level, flags))
+    if state.level in IMMEDIATE:
+        reply.say(advice.still_here())
+    return reply
+
+
+def answer(
+    *, intent: str | None, text: str, last_topic: str | None, state: TriageState | None = None
+) -> Reply:
+    escalated = what_now_reply(state, text)
+    if escalated is not None:
+        return escalated
     reply = Reply()
     topic = intent[4:] if intent and intent.startswith("ask_") else None
     found: kb.Answer | None = None
@@ -358,8 +379,13 @@ def answer(*, intent: str | None, text: str, last_topic: str | None) -> Reply:
     return reply
 
 
-def fallback(*, text: str, intent: str | None, in_screening: bool) -> Reply:
+def fallback(
+    *, text: str, intent: str | None, in_screening: bool, state: TriageState | None = None
+) -> Reply:
     """A retrieved passage when one clearly fits, else an honest "not covered" and the menu."""
+    escalated = what_now_reply(state, text)
+    if escalated is not None:
+        return escalated
     reply = Reply()
     if in_screening:
         return reply.say(advice.screening_nudge())

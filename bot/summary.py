@@ -95,7 +95,9 @@ def summarise(findings: Iterable[Finding]) -> str:
     elif sides:
         parts.append(f"on the {_join(sides)}")
     if got.get(DURATION):
-        parts.append(f"for {got[DURATION][0]}")
+        duration = got[DURATION][0]
+        # "since last week" stands on its own; "3 weeks" needs its "for".
+        parts.append(duration if duration.startswith("since ") else f"for {duration}")
     if got.get(ONSET):
         parts.append(f"that came on {'suddenly' if got[ONSET][0] == 'sudden' else 'gradually'}")
     if not feelings and not places:

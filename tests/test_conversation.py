@@ -221,3 +221,77 @@ def test_an_interruption_is_not_taken_as_an_answer_to_the_open_question(
         answers={},
     )
     assert reply.messages == [] and reply.slots == {}
+
+
+WHAT_NOW = [
+    "what should I do now?",
+    "ok so what do i do",
+    "what now",
+    "can it wait until tomorrow?",
+    "do I really need to go to hospital",
+    "should i call an ambulance",
+    "A&E?",
+    "is it serious?",
+    "where should i go",
+    "I'm scared",
+]
+
+
+@pytest.mark.parametrize("text", WHAT_NOW)
+def test_after_an_emergency_what_to_do_now_repeats_the_emergency_advice(text: str) -> None:
+    state = after_message(
+        TriageState(), text="i cant feel when i need to pee", intent=None, requested_slot=None
+    )
+    assert state.level == "emergency"
+    for reply in (
+        conversation.answer(intent="ask_treatment", text=text, last_topic=None, state=state),
+        conversation.fallback(text=text, intent="nlu_fallback", in_screening=False, state=state),
+    ):
+        assert texts(reply).startswith("Please don't wait: Call your local emergency number")
+        triage = [m["json_message"] for m in reply.messages if "json_message" in m]
+        assert triage[0]["level"] == "emergency"
+        assert "documents don't cover" not in texts(reply)
+
+
+def test_after_an_urgent_flag_can_it_wait_gets_the_same_day_advice() -> None:
+    state = after_message(
+        TriageState(), text="I've had a fever for days", intent=None, requested_slot=None
+    )
+    assert state.level == "urgent"
+    reply = conversation.fallback(
+        text="can i wait till monday", intent="nlu_fallback", in_screening=False, state=state
+    )
+    assert "see a doctor today" in texts(reply)
+
+
+@pytest.mark.parametrize("text", ["what should I do now?", "is it serious?"])
+def test_without_an_escalation_what_to_do_gets_the_usual_answer(text: str) -> None:
+    state = after_message(TriageState(), text="my left leg hurts", intent=None, requested_slot=None)
+    reply = conversation.answer(intent="ask_treatment", text=text, last_topic=None, state=state)
+    assert "Please don't wait" not in texts(reply)
+    assert "Source" in texts(reply)
+
+
+def test_after_an_emergency_other_questions_still_get_their_answer() -> None:
+    state = after_message(
+        TriageState(), text="i cant feel when i need to pee", intent=None, requested_slot=None
+    )
+    reply = conversation.answer(
+        intent="ask_what_is_sciatica", text="what is sciatica", last_topic=None, state=state
+    )
+    assert "Please don't wait" not in texts(reply)
+    assert "Sciatica" in texts(reply)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("sharp pain down my left leg since last week", "since last week"),
+        ("sharp pain down my left leg for 3 weeks", "for 3 weeks"),
+    ],
+)
+def test_the_summary_says_how_long_in_plain_english(text: str, said: str) -> None:
+    state = after_message(TriageState(), text=text, intent=None, requested_slot=None)
+    summary = texts(conversation.symptom_summary(state, answers={}))
+    assert said in summary
+    assert "for since" not in summary

@@ -1,6 +1,5 @@
 """What the bot understands from a message about back and leg pain, in people's own words."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -276,15 +275,11 @@ def test_control_characters_do_not_hide_a_symptom() -> None:
     assert ("symptom", "numbness") in found("my foot\x00 is\x07 numb")
 
 
-def test_a_very_long_message_is_cut_and_still_quick() -> None:
-    build_pipeline()
+def test_a_very_long_message_is_cut_and_its_red_flag_still_found() -> None:
     text = "My leg is numb and I can't feel my bum. " * 600  # about 24,000 characters
-    started = time.perf_counter()
     analysis = analyse(text)
-    elapsed = time.perf_counter() - started
     assert len(analysis.text) <= MAX_CHARS
     assert ("clinical_sign", "saddle_numbness") in {(f.label, f.concept) for f in analysis.findings}
-    assert elapsed < 5
 
 
 def test_curly_quotes_are_straightened_and_offsets_point_at_the_words() -> None:
@@ -314,15 +309,6 @@ def test_the_pipeline_is_built_once_and_made_of_the_expected_parts() -> None:
         "sciatica_findings",
         "medspacy_context",
     ]
-
-
-def test_an_ordinary_message_takes_a_few_milliseconds() -> None:
-    build_pipeline()
-    text = "no fever but I wet myself and my left leg is numb, worse when sitting"
-    started = time.perf_counter()
-    for _ in range(20):
-        analyse(text)
-    assert (time.perf_counter() - started) / 20 < 0.05
 
 
 def test_summary_lists_what_the_person_has_now_once_each() -> None:

@@ -72,6 +72,10 @@ ANSWERS = [
     ("cancer", "my mum had breast cancer", None, "no", None),
     ("cancer", "I had bowel cancer ten years ago", None, "yes", "urgent"),
     ("cancer", "I've lost about 6kg without trying", None, "yes", "urgent"),
+    ("cancer", "never had cancer", "affirm", "no", None),
+    ("cancer", "I've never had cancer and my weight is the same", None, "no", None),
+    ("cancer", "no cancer but I have lost weight without trying", None, "yes", "urgent"),
+    ("fever", "I haven't had a temperature", None, "no", None),
     ("trauma", "I fell off my bike last week", None, "yes", "urgent"),
     ("trauma", "no, it just came on", None, "no", None),
 ]

@@ -234,11 +234,11 @@ def _intent_value(intent: str | None) -> str | None:
     return None
 
 
-def _own_words(analysis: Analysis) -> str:
+def _own_words(analysis: Analysis, blank: tuple[str, ...] = (OTHER_PERSON, HYPOTHETICAL)) -> str:
     """The answer with what it says about other people or as a question blanked out."""
     text = analysis.text
     for f in analysis.findings:
-        if f.context in (OTHER_PERSON, HYPOTHETICAL):
+        if f.context in blank:
             text = text[: f.start] + " " * (f.end - f.start) + text[f.end :]
     return text
 
@@ -247,7 +247,10 @@ def _answers_by_findings(q: Question, analysis: Analysis, assessment: Assessment
     """Yes when the question's red flag fired or its own yes-wording is used; no when negated."""
     if set(q.rules) & set(assessment.ids):
         return YES
-    if q.yes_words.patterns and q.yes_words.find(_own_words(analysis)):
+    # The question's own yes-words count only where the detector did not find them denied:
+    # "never had cancer" names cancer but is a no.
+    affirmed = _own_words(analysis, (OTHER_PERSON, HYPOTHETICAL, NEGATED))
+    if q.yes_words.patterns and q.yes_words.find(affirmed):
         return YES
     negated = {(f.label, f.concept) for f in analysis.findings if f.context == NEGATED}
     if q.concepts & negated:
