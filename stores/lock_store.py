@@ -41,7 +41,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from stores import action_validation, resilience
+from stores import action_validation, event_lookup, resilience
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +154,7 @@ class AtomicRedisLockStore(LockStore):
         # action-server replies (stores/action_validation.py).
         resilience.install()
         action_validation.install()
+        event_lookup.install()
 
     def _key(self, conversation_id: str) -> str:
         # The braces are a Redis Cluster hash tag: a lock and its counter live on the same node.

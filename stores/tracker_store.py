@@ -11,9 +11,10 @@ For a server database (PostgreSQL) the connection pool tests each connection bef
 (SQLAlchemy's ``pool_pre_ping``): after a database restart the bot reconnects by itself instead of
 failing on every pooled connection the restart closed.
 
-Loading this store also installs the action-server fallback (``stores.resilience``) and the
-cached check of action-server replies (``stores.action_validation``): it is the project class
-every Rasa process of this bot loads from its endpoints file.
+Loading this store also installs the action-server fallback (``stores.resilience``), the cached
+check of action-server replies (``stores.action_validation``) and the event-class memo
+(``stores.event_lookup``): it is the project class every Rasa process of this bot loads from its
+endpoints file.
 
 Configured in ``endpoints.yml``::
 
@@ -25,6 +26,7 @@ Configured in ``endpoints.yml``::
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -33,7 +35,7 @@ from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores import action_validation, resilience
+from stores import action_validation, event_lookup, resilience
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,27 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         resilience.install()
         action_validation.install()
+        event_lookup.install()
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa's query, reading only the stored JSON of each event.
+
+        Rasa 3.6 loads every row as an ORM object (all columns, identity map) only to read its
+        ``data``; on every message that was the largest single cost of the tracker store
+        (docs/benchmarks.md). Same rows, same order, same tracker.
+        """
+        with self.session_scope() as session:
+            rows = (
+                self._event_query(session, sender_id, fetch_events_from_all_sessions)
+                .with_entities(self.SQLEvent.data)
+                .all()
+            )
+            events = [json.loads(row.data) for row in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if forget_requested(tracker):

@@ -55,3 +55,40 @@ def test_an_earlier_confirmation_does_not_delete_later_turns(tmp_path: Path) -> 
     kept = asyncio.run(db.retrieve("carol"))
     assert kept is not None
     assert [e.text for e in kept.events if isinstance(e, UserUttered)][-1] == "what is sciatica"
+
+
+def test_a_stored_conversation_comes_back_as_rasas_own_store_returns_it(tmp_path: Path) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+
+    db = store(tmp_path)
+    stock = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    first = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("my left leg hurts", {"name": "describe_symptoms"}),
+        SlotSet("triage_level", "routine"),
+        ActionExecuted("action_listen"),
+    ]
+    second = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        SlotSet("triage_level", "routine"),
+        ActionExecuted("action_listen"),
+        UserUttered("what is sciatica", {"name": "ask_what_is_sciatica"}),
+    ]
+    asyncio.run(db.save(tracker("carol", *first)))
+    asyncio.run(db.save(tracker("carol", *first, *second)))
+
+    ours = asyncio.run(db.retrieve("carol"))
+    theirs = asyncio.run(stock.retrieve("carol"))
+    assert ours is not None and theirs is not None
+    assert ours.events == theirs.events
+    # The latest session only, from its session_started event, as Rasa does.
+    assert len(ours.events) == len(second) - 1
+    assert ours.get_slot("triage_level") == "routine"
+    full = asyncio.run(db.retrieve_full_tracker("carol"))
+    assert full.events == asyncio.run(stock.retrieve_full_tracker("carol")).events
+    assert len(full.events) > len(first)
+    assert asyncio.run(db.retrieve("nobody")) is None
