@@ -8,7 +8,8 @@ endpoints file (SQLite by default, PostgreSQL in the scaled setup).
     python -m stores.retention --days 7 --every 24  # a scheduled job: now, then every 24 hours
 
 ``make run`` starts the scheduled form next to the bot; deploy/retention/ has cron, systemd and
-Kubernetes versions for other setups.
+Kubernetes versions for other setups. The scheduled form runs each purge as a short-lived child
+process, so between purges it holds no database connection and none of Rasa's memory.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
-from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy import func
+
+if TYPE_CHECKING:
+    from rasa.core.tracker_store import SQLTrackerStore
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ def _expand(value: Any) -> Any:
 
 def store_from_endpoints(path: Path) -> SQLTrackerStore:
     """The tracker store configured in an endpoints file; it must be an SQL store."""
+    from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+    from rasa.utils.endpoints import EndpointConfig
+
     with path.open(encoding="utf-8") as handle:
         config = (yaml.safe_load(handle) or {}).get("tracker_store")
     if not config:
@@ -66,6 +72,8 @@ def store_from_endpoints(path: Path) -> SQLTrackerStore:
 
 def expired_senders(store: SQLTrackerStore, cutoff: float) -> list[str]:
     """Conversations whose newest event is older than ``cutoff`` (a Unix timestamp)."""
+    from sqlalchemy import func
+
     event = store.SQLEvent
     with store.session_scope() as session:
         rows = (
@@ -101,15 +109,30 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         days = retention_days(args.days)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    if args.every:
+        schedule(args.endpoints, days, args.every)
+        return
+    try:
         store = store_from_endpoints(args.endpoints)
     except ValueError as error:
         raise SystemExit(str(error)) from error
+    deleted = purge(store, days)
+    logger.info("Retention (%d days): deleted %d conversation(s).", days, deleted)
+
+
+def schedule(endpoints: Path, days: int, every_hours: float) -> None:
+    """Purge now and then every ``every_hours``, each time in a child process; a failed purge
+    is logged and tried again at the next time."""
+    command = [sys.executable, "-m", "stores.retention", "--endpoints", str(endpoints)]
     while True:
-        deleted = purge(store, days)
-        logger.info("Retention (%d days): deleted %d conversation(s).", days, deleted)
-        if not args.every:
-            return
-        time.sleep(args.every * 3600)
+        done = subprocess.run([*command, "--days", str(days)], check=False)
+        if done.returncode != 0:
+            logger.error(
+                "Retention run failed (exit %d); next try in %g h.", done.returncode, every_hours
+            )
+        time.sleep(every_hours * 3600)
 
 
 if __name__ == "__main__":

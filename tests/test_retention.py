@@ -133,3 +133,47 @@ def test_the_period_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert retention_days() == 14
     monkeypatch.delenv("BOT_RETENTION_DAYS")
     assert retention_days() == 30
+
+
+def test_the_scheduled_job_purges_in_a_child_and_waits_without_rasa(tmp_path: Path) -> None:
+    """Between purges the scheduler holds none of Rasa's memory: it only starts purges."""
+    db = tmp_path / "tracker.db"
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        f"tracker_store:\n  type: stores.tracker_store.PrivateSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {db}\n"
+    )
+    store = store_from_endpoints(endpoints)
+    tracker = DialogueStateTracker.from_events(
+        "stale", [UserUttered("hello", {"name": "greet"})], slots=DOMAIN.slots
+    )
+    tracker.events[0].timestamp = time.time() - 10 * DAY
+    asyncio.run(store.save(tracker))
+
+    scheduler = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stores.retention",
+            "--endpoints",
+            str(endpoints),
+            "--days",
+            "7",
+            "--every",
+            "24",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while senders(store_from_endpoints(endpoints)) and time.time() < deadline:
+            time.sleep(0.5)
+        assert senders(store_from_endpoints(endpoints)) == set()
+        assert scheduler.poll() is None  # still waiting for the next run
+        modules = Path(f"/proc/{scheduler.pid}/maps").read_text()
+        assert "tensorflow" not in modules and "sqlalchemy" not in modules
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=10)
