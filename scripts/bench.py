@@ -1378,6 +1378,7 @@ def _profile_findings(results: dict[str, Any]) -> list[str]:
                 else "."
             )
         )
+    found += _load_findings(results)
     cost = results.get("language_layer")
     single = _level(results, "single", 1)
     if cost and single and single["latency_ms"]["p50"]:
@@ -1387,6 +1388,46 @@ def _profile_findings(results: dict[str, Any]) -> list[str]:
             f"against a median turn of {single['latency_ms']['p50']:.0f} ms."
         )
     return [*found, ""] if found else []
+
+
+def _load_findings(results: dict[str, Any]) -> list[str]:
+    """Why the latency ratios are what they are, from this run's throughput and latency."""
+    found = []
+    levels = [
+        level["concurrency"]
+        for level in results.get("setups", {}).get("stock", {}).get("levels", [])
+    ]
+    if levels:
+        top = max(levels)
+        stock, single = _level(results, "stock", top), _level(results, "single", top)
+        if stock and single and stock["throughput_tps"] and single["throughput_tps"]:
+            work = stock["throughput_tps"] / single["throughput_tps"]
+            ratio = single["latency_ms"]["p95"] / max(stock["latency_ms"]["p95"], 1e-9)
+            found.append(
+                f"- At {top} concurrent conversations every process is saturated and turns "
+                f"queue, so latency follows throughput: the stock bot completed "
+                f"{stock['throughput_tps']:.0f} turns/s, one instance of this bot "
+                f"{single['throughput_tps']:.0f} turns/s, i.e. each turn of this bot takes "
+                f"about {work:.2f}x the stock bot's processing time, and its p95 is "
+                f"{ratio:.2f}x. The extra work per message is what the bot is for: the red-flag "
+                "analysis in the NLU "
+                "component, a custom action call after every message (Rasa sends the whole "
+                "conversation as JSON each time) and one or two more for the answer or the "
+                "screening step, more rules and slots for the policies, and an SQL tracker "
+                "store where the stock bot keeps conversations in memory."
+            )
+    single, scaled = _level(results, "single", 1), _level(results, "scaled", 1)
+    if single and scaled:
+        extra = scaled["latency_ms"]["p50"] - single["latency_ms"]["p50"]
+        found.append(
+            f"- One conversation at a time, the scaled setup's median turn is {extra:+.0f} ms "
+            "against one instance: nginx in front, PostgreSQL instead of SQLite and Redis locks "
+            "are network round trips on every message. Its purpose is more capacity, not a "
+            f"faster turn, and on this machine's {results['machine']['cores']} cores its Rasa "
+            "replicas, action servers, nginx, PostgreSQL, Redis and the load generator share the "
+            "same CPUs, so it cannot show the capacity of separate machines."
+        )
+    return found
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

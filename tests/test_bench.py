@@ -542,3 +542,19 @@ def test_the_report_can_be_written_again_from_the_raw_numbers(tmp_path) -> None:
     assert "`python -m scripts.bench`" in report and "1.60x" in report
     assert (out / "benchmarks.png").exists()
     assert json.loads((out / "benchmarks.json").read_text())["goals"]
+
+
+def test_the_busiest_level_is_explained_by_throughput_from_the_run() -> None:
+    data = results()
+    data["setups"]["single"]["levels"][2]["throughput_tps"] = 10.0  # stock: 20 turns/s
+    data["setups"]["scaled"] = {"levels": [level(1, 180)], "memory": []}
+    found = "\n".join(bench._load_findings(data))
+    assert "stock bot completed 20 turns/s, one instance of this bot 10 turns/s" in found
+    assert "about 2.00x the stock bot's processing time, and its p95 is 1.25x" in found
+    assert "scaled setup's median turn is +20 ms" in found
+
+
+def test_without_a_stock_run_there_is_nothing_to_explain() -> None:
+    data = results()
+    del data["setups"]["stock"]
+    assert bench._load_findings(data) == []
