@@ -86,7 +86,6 @@ class ActionRespondRedFlag(Action):
             announced=tracker.get_slot("announced_level"),
             answers=_answers_so_far(tracker),
             in_screening=bool(tracker.active_loop),
-            state=_state(tracker),
         )
         _send(dispatcher, reply.messages)
         return [SlotSet(name, value) for name, value in reply.slots.items()]
@@ -191,6 +190,25 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        text = (tracker.latest_message or {}).get("text") or ""
+        if (
+            tracker.active_loop.get("name") == "screening_form"
+            and requested in conversation.SCREENING_SLOTS
+            and conversation.answers_the_question(_latest_intent(tracker), text)
+        ):
+            # Taken for a question, but it answers the open one ("never had cancer").
+            reply = conversation.screening_step(
+                _state(tracker),
+                slot=requested,
+                value=text,
+                text=text,
+                intent=_latest_intent(tracker),
+                announced=tracker.get_slot("announced_level"),
+                answers=_answers_so_far(tracker),
+            )
+            _send(dispatcher, reply.messages)
+            return [SlotSet(name, value) for name, value in reply.slots.items()]
         reply = conversation.answer(
             intent=_latest_intent(tracker),
             text=(tracker.latest_message or {}).get("text") or "",
@@ -225,6 +243,7 @@ class ActionFallback(Action):
             text=(tracker.latest_message or {}).get("text") or "",
             intent=_latest_intent(tracker),
             in_screening=bool(tracker.active_loop),
+            state=_state(tracker),
         )
         _send(dispatcher, reply.messages)
         return [SlotSet(name, value) for name, value in reply.slots.items()]

@@ -7,6 +7,7 @@ tested without a running Rasa.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,9 +44,33 @@ INTERRUPTIONS = frozenset(
 )
 
 
-def answers_the_question(intent: str | None) -> bool:
-    """Whether a message sent while a screening question is open is an answer to it."""
-    return not (intent in INTERRUPTIONS or (intent or "").startswith("ask_"))
+# A message phrased as a question: a question mark, a question word, an auxiliary verb first,
+# or an auxiliary verb before its subject anywhere ("no but will I need surgery").
+_QUESTION = re.compile(
+    r"\?|\b(?:what|whats|how|hows|why|when|where|who|which)\b"
+    r"|^\W*(?:can|could|should|would|will|is|are|am|do|does|did|may|might|shall|have|has)\b"
+    r"|\b(?:can|could|should|would|will|is|are|do|does|did|may|might|shall)\s+"
+    r"(?:i|it|you|we|this|that|they|he|she|there)\b",
+    re.IGNORECASE,
+)
+
+
+def phrased_as_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
+
+
+def answers_the_question(intent: str | None, text: str | None = None) -> bool:
+    """Whether a message sent while a screening question is open is an answer to it.
+
+    Interruptions are not answers. A message the classifier took for a question about a topic
+    is an answer all the same when it is not phrased as a question and its words answer clearly:
+    "never had cancer" names a topic but answers "Have you ever had cancer?".
+    """
+    if intent in INTERRUPTIONS:
+        return False
+    if (intent or "").startswith("ask_"):
+        return text is not None and not phrased_as_question(text) and screening.clear_answer(text)
+    return True
 
 
 def rank(level: str | None) -> int:
@@ -129,7 +154,7 @@ def after_message(
     """
     analysis = analyse(text)
     assessment = assess(analysis)
-    if requested_slot in SCREENING_SLOTS and answers_the_question(intent):
+    if requested_slot in SCREENING_SLOTS and answers_the_question(intent, text):
         answer = screening.interpret_answer(
             screening.question_for_slot(requested_slot).id, analysis, intent
         )
@@ -229,7 +254,7 @@ def screening_step(
 ) -> Reply:
     """Validate one screening answer. Free text goes through the same detector."""
     question = screening.question_for_slot(slot)
-    if value is None or not answers_the_question(intent):
+    if value is None or not answers_the_question(intent, text):
         # Nothing was taken from this message for the open question: leave it to the rules.
         return Reply()
     if value == NOT_ASKED:
@@ -391,6 +416,9 @@ def fallback(
         return reply.say(advice.screening_nudge())
     if intent in ("affirm", "deny", "unsure"):
         return reply.say("OK. " + kb.menu_text())
+    if intent == "out_of_scope":
+        reply.messages.append({"response": "utter_out_of_scope"})
+        return reply
     if not text.strip() or not any(ch.isalnum() for ch in text):
         return reply.say(advice.empty_message_text() + "\n\n" + kb.menu_text())
     found = retrieval.answer_unknown(text)

@@ -295,3 +295,54 @@ def test_the_summary_says_how_long_in_plain_english(text: str, said: str) -> Non
     summary = texts(conversation.symptom_summary(state, answers={}))
     assert said in summary
     assert "for since" not in summary
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "answers"),
+    [
+        ("ask_red_flags", "never had cancer", True),
+        ("ask_red_flags", "no, not that I know of", True),
+        ("ask_red_flags", "what are the warning signs?", False),
+        ("ask_surgery", "no but will I need surgery", False),
+        ("ask_red_flags", "cancer", False),
+        ("deny", "no", True),
+        ("greet", "hello", False),
+    ],
+)
+def test_an_answer_taken_for_a_question_still_answers_when_its_words_do(
+    intent: str, text: str, answers: bool
+) -> None:
+    assert conversation.answers_the_question(intent, text) is answers
+
+
+def test_never_had_cancer_taken_for_a_question_fills_the_open_question_with_no() -> None:
+    text = "never had cancer"
+    state = after_message(
+        TriageState(), text=text, intent="ask_red_flags", requested_slot="screen_cancer"
+    )
+    reply = conversation.screening_step(
+        state,
+        slot="screen_cancer",
+        value=text,
+        text=text,
+        intent="ask_red_flags",
+        announced=None,
+        answers={},
+    )
+    assert reply.slots == {"screen_cancer": "no"}
+    assert state.level is None
+
+
+def test_out_of_scope_gets_its_reply_unless_it_asks_what_to_do_after_an_escalation() -> None:
+    plain = conversation.fallback(
+        text="recommend a pizza place", intent="out_of_scope", in_screening=False
+    )
+    assert plain.messages == [{"response": "utter_out_of_scope"}]
+    state = after_message(
+        TriageState(), text="i cant feel when i need to pee", intent=None, requested_slot=None
+    )
+    for text in ("can it wait till tomorrow morning?", "do i have to go today"):
+        reply = conversation.fallback(
+            text=text, intent="out_of_scope", in_screening=False, state=state
+        )
+        assert texts(reply).startswith("Please don't wait"), text

@@ -224,6 +224,11 @@ def _words_value(text: str) -> str | None:
     return None
 
 
+def clear_answer(text: str) -> bool:
+    """Whether the words of a message answer yes, no or not sure by themselves."""
+    return _words_value(text) is not None
+
+
 def _intent_value(intent: str | None) -> str | None:
     if intent in AFFIRM_INTENTS:
         return YES

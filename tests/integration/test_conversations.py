@@ -189,3 +189,22 @@ def test_what_about_pregnancy_follows_the_previous_topic(servers: Servers, sende
     reply = " ".join(texts(servers.say(sender, "what about during pregnancy?")))
     assert "pregnan" in reply.lower()
     assert "Source" in reply
+
+
+def test_an_answer_that_names_a_topic_still_answers_the_open_question(
+    servers: Servers, sender: str
+) -> None:
+    servers.say(sender, SYMPTOMS)
+    for _ in range(6):  # bladder, bowel, saddle, both legs, weakness, fever
+        servers.say(sender, "/deny")
+    replies = texts(servers.say(sender, "never had cancer"))
+    assert replies[-1].startswith("(8/8)"), replies
+    assert servers.slots(sender)["screen_cancer"] == "no"
+
+
+def test_after_an_emergency_what_now_gets_the_emergency_advice_again(
+    servers: Servers, sender: str
+) -> None:
+    servers.say(sender, "i cant feel when i need to pee and my leg is numb")
+    replies = texts(servers.say(sender, "ok what should i do now?"))
+    assert replies[0].startswith("Please don't wait: Call your local emergency number"), replies
