@@ -374,8 +374,6 @@ def what_now_reply(state: TriageState | None, text: str) -> Reply | None:
     flags = [r for r in state.reasons if r["level"] == state.level] or state.reasons
     reply = Reply()
     reply.messages.extend(advice.reminder_messages(state.level, flags))
-    if state.level in IMMEDIATE:
-        reply.say(advice.still_here())
     return reply
 
 
