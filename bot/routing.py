@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import advice
 from bot.findings import Analysis
 from bot.nlp import analyse, build_pipeline
 from bot.triage.engine import Assessment, assess
@@ -56,6 +57,22 @@ def question_intent(
         name = entry.get("name") or ""
         if name.startswith("ask_") and entry.get("confidence", 0.0) >= QUESTION_MIN_CONFIDENCE:
             return name
+    return None
+
+
+# Small-talk intents a question about what to do next is sometimes mistaken for ("ok, what should
+# I do now?" as chitchat). Such a message goes to the fallback action, which repeats the advice
+# after an escalation (bot.conversation.what_now_reply) and otherwise looks for an answer.
+SMALL_TALK_INTENTS = frozenset(
+    {"chitchat", "greet", "thanks", "goodbye", "bot_challenge", "out_of_scope"}
+)
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def what_now_intent(predicted: str | None, text: str) -> str | None:
+    """The fallback intent for a what-to-do-now question taken for small talk, else None."""
+    if predicted in SMALL_TALK_INTENTS and advice.asks_what_to_do_now(text):
+        return FALLBACK_INTENT
     return None
 
 

@@ -99,7 +99,7 @@ class SymptomExtractor(GraphComponent, EntityExtractorMixin):
             predicted = routing.DESCRIBE_INTENT
         asked = routing.question_intent(
             predicted, message.get(INTENT_RANKING_KEY) or [], result.analysis.is_question
-        )
+        ) or routing.what_now_intent(predicted, text)
         if asked is not None:
             self._route_to(message, asked)
         elif guessed_red_flag:

@@ -174,3 +174,18 @@ def test_a_red_flag_only_the_classifier_saw_leads_to_screening(
 ) -> None:
     message = parse(extractor, "its not getting weaker, no", intent="report_red_flag")
     assert message.get("intent")["name"] == "describe_symptoms"
+
+
+@pytest.mark.parametrize("intent", ["chitchat", "thanks", "out_of_scope"])
+def test_what_to_do_now_taken_for_small_talk_goes_to_the_fallback(
+    extractor: SymptomExtractor, intent: str
+) -> None:
+    assert parse(extractor, "ok what should i do now?", intent).get("intent")["name"] == (
+        "nlu_fallback"
+    )
+
+
+def test_small_talk_and_questions_otherwise_keep_their_intent(extractor: SymptomExtractor) -> None:
+    assert parse(extractor, "you are funny", "chitchat").get("intent")["name"] == "chitchat"
+    asked = parse(extractor, "what should i do for sciatica", "ask_treatment")
+    assert asked.get("intent")["name"] == "ask_treatment"
