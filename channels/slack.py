@@ -56,7 +56,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import safety_net
-from bot.advice import HEADLINES
+from bot.advice import headlines
 from channels import dedupe
 
 logger = logging.getLogger(__name__)
@@ -78,9 +78,7 @@ ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
 INTERACTIVE_TYPES = {"block_actions", "interactive_message"}
 _DOCUMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HEADLINE = re.compile(
-    r"^(?:"
-    + "|".join(re.escape(h) for h in sorted(HEADLINES.values(), key=len, reverse=True))
-    + r"):"
+    r"^(?:" + "|".join(re.escape(h) for h in sorted(headlines(), key=len, reverse=True)) + r"):"
 )
 
 NOT_CONFIGURED = (

@@ -46,8 +46,9 @@ from sanic.response import HTTPResponse
 from sanic_cors.core import SANIC_CORS_EVALUATED
 from socketio import AsyncServer
 
-from bot import conversation, safety_net
+from bot import safety_net
 from bot.knowledge.corpus import load_corpus
+from bot.messages import say
 
 logger = logging.getLogger(__name__)
 
@@ -224,10 +225,7 @@ def as_channel_messages(messages: Iterable[dict[str, Any]]) -> list[dict[str, An
 @lru_cache(maxsize=1)
 def _forgotten_texts() -> frozenset[str]:
     """What the bot says once a conversation is deleted (split the way the channel splits)."""
-    parts = set()
-    for message in conversation.forgotten():
-        for part in str(message.get("text", "")).strip().split("\n\n"):
-            parts.add(part.strip())
+    parts = {part.strip() for part in say("forgotten").split("\n\n")}
     return frozenset(p for p in parts if p)
 
 

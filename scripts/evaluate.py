@@ -144,18 +144,18 @@ def run_triage() -> dict[str, Any]:
 def run_answers() -> dict[str, Any]:
     from rasa.core.agent import Agent
 
-    from bot import conversation
     from bot.knowledge.evaluation import evaluate, load_questions
+    from bot.turn import State, decide
+    from bot.understanding import understand
 
     agent = Agent.load(str(MODEL))
     loop = asyncio.new_event_loop()
 
     def classify(text: str) -> str | None:
         parsed = loop.run_until_complete(agent.parse_message(text))
-        intent = parsed["intent"]["name"]
-        reply = conversation.answer(intent=intent, text=text, last_topic=None)
-        topic = reply.slots.get("last_topic")
-        cited = any("Source" in m.get("text", "") for m in reply.messages)
+        turn = decide(State(), understand(text, intent=parsed["intent"]["name"]))
+        topic = turn.state.last_topic
+        cited = any("Source" in m.get("text", "") for m in turn.messages)
         return topic if cited else None
 
     return evaluate(load_questions(), classify)

@@ -16,7 +16,7 @@ documents it here and in docs/deployment.md:
   out, the wrapped action returns bot messages instead of raising: a short apology and the
   emergency advice. Whether the message carries a red flag is decided inside Rasa: the NLU
   component ``components.symptom_extractor`` has already put its red-flag analysis in the parse
-  data (``symptom_analysis``), and ``bot.safety_net`` builds the escalation from the same
+  data (``understanding``), and ``bot.safety_net`` builds the escalation from the same
   detector and ``bot.advice``;
 - this happens once per message: later failures in the same turn raise as before, so Rasa logs
   them as usual and the person does not get the apology twice;
@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 # Marks the fallback's messages in the tracker (and so the turn as already apologised for).
 MARKER = "action_server_unavailable"
-ANALYSIS_KEY = "symptom_analysis"
+ANALYSIS_KEY = "understanding"  # bot.understanding.UNDERSTANDING_KEY
 _INSTALLED = "_sciatica_fallback"
 
 FAILURES = (RasaException, aiohttp.ClientError, asyncio.TimeoutError)
@@ -67,7 +67,11 @@ def fallback_messages(text: Any, parse_data: dict[str, Any] | None) -> list[dict
     from bot import safety_net  # here: the language pipeline loads only when needed
 
     analysis = (parse_data or {}).get(ANALYSIS_KEY)
-    if isinstance(analysis, dict) and not analysis.get("red_flag_level"):
+    if isinstance(analysis, dict) and analysis.get("level") not in (
+        "urgent",
+        "crisis",
+        "emergency",
+    ):
         return safety_net.unavailable(None)
     messages = safety_net.unavailable(text)
     if isinstance(analysis, dict) and not any("json_message" in m for m in messages):

@@ -194,6 +194,22 @@ class KnowledgeBase:
         # Nothing specific for this topic: what the documents say about pregnancy in general.
         return self._answer(self.entries[PREGNANCY], PREGNANCY, self.entries[PREGNANCY].title)
 
+    def fits(self, topic: str, focus: list[str]) -> bool:
+        """Whether the answer for ``topic`` speaks to what a question turns on.
+
+        ``focus`` are the question's own content words ("heat", "ice"). The answer fits when it
+        names no focus word at all only if there is no focus; otherwise at least one focus word
+        (or its stem) must appear in the answer or in the passages it is written from. "Should I
+        use heat or ice?" is not answered with the general treatment answer.
+        """
+        if not focus or topic not in self.entries:
+            return topic in self.entries
+        entry = self.entries[topic]
+        texts = [entry.text, entry.title, topic.replace("_", " "), *entry.key_terms]
+        texts += [self.corpus.get(p).text for p in entry.passages if p in self.corpus]
+        haystack = " ".join(texts).lower()
+        return any(_stem(word) in haystack for word in focus)
+
     def topics(self) -> list[str]:
         return [t for t in TOPICS if t in self.entries] + [
             t for t in self.entries if t not in TOPICS
@@ -202,6 +218,14 @@ class KnowledgeBase:
     def menu_text(self) -> str:
         lines = [self.menu_intro, *(f"- {item.label}" for item in self.menu)]
         return "\n".join(lines)
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for ending in ("ing", "ies", "es", "ed", "s", "y"):
+        if len(word) - len(ending) >= 4 and word.endswith(ending):
+            return word[: -len(ending)]
+    return word
 
 
 def render_text(answer: Answer) -> str:
@@ -229,6 +253,10 @@ def follow_up(last_topic: str | None, kind: str) -> Answer | None:
 
 def topics() -> list[str]:
     return knowledge_base().topics()
+
+
+def fits(topic: str, focus: list[str]) -> bool:
+    return knowledge_base().fits(topic, focus)
 
 
 def menu_text() -> str:

@@ -276,3 +276,17 @@ def answer_unknown(
         passages=[passage.id],
         kind=RETRIEVED,
     )
+
+
+def from_passage(passage_id: str, text: str) -> Answer:
+    """The retrieved answer for a passage found earlier (the quote already made from it)."""
+    corpus = load_corpus()
+    document = corpus.document_of(passage_id)
+    return Answer(
+        topic=RETRIEVED,
+        title=document.title,
+        text=text,
+        sources=[Source(title=document.title, file_name=document.file_name, doc_id=document.id)],
+        passages=[passage_id],
+        kind=RETRIEVED,
+    )

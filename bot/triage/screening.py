@@ -210,6 +210,11 @@ def question_for_slot(slot: str) -> Question:
 # --- answers ------------------------------------------------------------------------------------
 
 
+def affects_daily_life(text: str) -> bool:
+    """Whether a message says the pain gets in the way of daily life ("I can't work")."""
+    return load_screening().criteria.daily_life.find(text) is not None
+
+
 def _words_value(text: str) -> str | None:
     """What the wording of an answer says, or None when it says nothing clear."""
     words = load_screening().answer_words
@@ -299,6 +304,45 @@ def interpret_answer(question_id: str, analysis: Analysis, intent: str | None = 
     return Answer(value, assessment)
 
 
+def plain_answer(analysis: Analysis) -> str | None:
+    """Yes, no or not sure in so many words ("yeah", "nope", "not sure"), else None."""
+    own = _own_words(analysis)
+    words = _words_value(own)
+    answer_words = load_screening().answer_words
+    if words == UNSURE and answer_words[YES].find(own) and not answer_words[NO].find(own):
+        words = YES  # a hedged yes ("yeah, I think so", "yes kind of") is a yes
+    return words
+
+
+def answers_for(analysis: Analysis, assessment: Assessment) -> dict[str, str | None]:
+    """How a message answers each screening question by what it says about that question.
+
+    Yes when the question's red flag fired or its own yes-words are used ("I can't go" to the
+    bladder question), no when its signs are denied or named only for someone else, else None.
+    Plain "yes" / "no" / "not sure" wording is :func:`plain_answer`.
+    """
+    answers: dict[str, str | None] = {}
+    for q in load_screening().questions:
+        value = _answers_by_findings(q, analysis, assessment)
+        if value is None and _about_someone_else(q, analysis):
+            value = NO
+        answers[q.id] = value
+    return answers
+
+
+_LEADS = re.compile(
+    r"^\W*(y|ya|yah|yes+|yeah+|yep|yup|yea|aye|sure|definitely|absolutely|correct|no+|nope|nah|"
+    r"na|never|none|nothing|not really|not at all|not sure|unsure|maybe|dunno|idk|i dont know|"
+    r"i don't know|i think so|i don't think so|i dont think so)\b",
+    re.IGNORECASE,
+)
+
+
+def leads_with_answer(text: str) -> bool:
+    """Whether a message opens with yes, no or not sure ("no, but will I need surgery?")."""
+    return bool(_LEADS.match(text))
+
+
 # --- pre-filling from what was already said ---------------------------------------------------
 
 
@@ -385,7 +429,13 @@ def _severity_score(concept: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _routine_reasons(findings: Sequence[Finding], texts: Sequence[str]) -> list[str]:
+def _routine_reasons(
+    findings: Sequence[Finding],
+    texts: Sequence[str],
+    *,
+    daily_life: bool = False,
+    age: int | None = None,
+) -> list[str]:
     criteria = load_screening().criteria
     present = [f for f in findings if f.context in (CURRENT, HISTORICAL)]
     current = [f for f in findings if f.context == CURRENT]
@@ -404,12 +454,13 @@ def _routine_reasons(findings: Sequence[Finding], texts: Sequence[str]) -> list[
             found.append("long_lasting")
     if any(f.label == COURSE and f.concept in criteria.course for f in current):
         found.append("worsening")
-    if any(criteria.daily_life.find(text) for text in texts):
+    if daily_life or any(criteria.daily_life.find(text) for text in texts):
         found.append("daily_life")
     if any(f.label == SYMPTOM and f.concept in criteria.symptoms for f in current):
         found.append("weakness")
     ages = [f for f in findings if f.label == AGE]
-    age = person_age(" ".join(texts), ages)
+    if age is None:
+        age = person_age(" ".join(texts), ages)
     if age is not None and age > criteria.age_over:
         found.append("age")
     return list(dict.fromkeys(found))
@@ -419,6 +470,9 @@ def outcome(
     answers: Mapping[str, Any],
     findings: Sequence[Finding] = (),
     texts: Sequence[str] = (),
+    *,
+    daily_life: bool = False,
+    age: int | None = None,
 ) -> Outcome:
     """The level at the end of screening, with the reasons and their sources.
 
@@ -462,7 +516,7 @@ def outcome(
             reasons=list(dict.fromkeys(f.reason for f in ordered)),
             sources=list(dict.fromkeys(f.source for f in ordered)),
         )
-    keys = _routine_reasons(findings, texts)
+    keys = _routine_reasons(findings, texts, daily_life=daily_life, age=age)
     if unsure:
         keys.append("unsure")
     if unanswered:

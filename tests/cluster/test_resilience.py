@@ -40,7 +40,7 @@ def closed_endpoint() -> EndpointConfig:
 def tracker(text: str, red_flag_level: str | None, with_analysis: bool = True) -> Any:
     parse_data: dict[str, Any] = {"intent": {"name": "describe_symptoms", "confidence": 1.0}}
     if with_analysis:
-        parse_data["symptom_analysis"] = {"red_flag_level": red_flag_level, "red_flags": []}
+        parse_data["understanding"] = {"level": red_flag_level, "red_flags": []}
     events = [
         ActionExecuted("action_listen"),
         UserUttered(text, parse_data["intent"], parse_data=parse_data),

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot import conversation
 from bot.knowledge.corpus import Corpus, Document, Passage
+from bot.messages import say
 from channels import webchat
 from channels.webchat import OriginPolicy
 
@@ -114,7 +114,7 @@ def test_payloads_from_the_safety_net_become_channel_messages() -> None:
 
 
 def test_the_deleted_conversation_reply_is_recognised() -> None:
-    done = conversation.forgotten()[0]["text"]
+    done = say("forgotten")
     assert webchat.is_forgotten_reply([done])
     assert webchat.is_forgotten_reply([], [{"type": "forgotten"}])
     assert not webchat.is_forgotten_reply(["Do you want me to delete this whole conversation?"])

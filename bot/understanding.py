@@ -1,0 +1,338 @@
+"""One reading of each message: everything the rest of the bot needs to know about it.
+
+``understand(text, intent=...)`` runs the language layer (``bot.nlp``) and the red-flag engine
+once and returns a plain, serialisable :class:`Understanding`:
+
+* the findings, each with its context, and the numbers in them (weeks, 0-10, age);
+* the red-flag assessment (level, flags with reason and source, what to ask about, and whose
+  symptoms they are);
+* how the message would answer each screening question (yes / no / unsure / nothing clear),
+  so an answer is read the same way whichever question is open;
+* what kind of message it is: a report, a question, a wish to wait, news that help is on the
+  way, fear, a correction, a request to stop or to go on with the questions, small talk;
+* the facts it gives about the person (pregnancy, age), and for a question the passage that
+  fits it best.
+
+The Rasa NLU component calls it once per message and puts the result in the parse data; the
+actions read it from there. A button payload that skips NLU is read by the same function.
+Nothing downstream analyses the text again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from bot import paths
+from bot.findings import (
+    AGE,
+    BODY_LOCATION,
+    CLINICAL_SIGN,
+    CURRENT,
+    DURATION,
+    HISTORICAL,
+    NEGATED,
+    SEVERITY,
+    SYMPTOM,
+    Analysis,
+    Finding,
+)
+from bot.knowledge import retrieval
+from bot.nlp import analyse
+from bot.triage import screening
+from bot.triage.engine import Assessment, assess, person_age
+
+# Kinds of message (``Understanding.acts``; a message can be several: a wish to wait that also
+# asks a question).
+REPORT = "report"  # describes symptoms
+QUESTION = "question"
+PUSHBACK = "pushback"  # wants to wait, rest, take painkillers, drive, see the GP later ...
+GETTING_HELP = "getting_help"  # "I'm calling 999", "we're on our way to A&E"
+FEAR = "fear"
+WHAT_NOW = "what_now"  # "what should I do now?"
+CORRECTION = "correction"  # "you misunderstood me"
+RESUME = "resume"  # "ask me the safety questions again"
+STOP = "stop"  # "stop", "I just want information"
+FORGET = "forget"
+GREET = "greet"
+GOODBYE = "goodbye"
+THANKS = "thanks"
+BOT_CHALLENGE = "bot_challenge"
+SMALL_TALK = "small_talk"
+SUMMARY = "summary"  # "can I have a summary for my GP?"
+OFF_TOPIC = "off_topic"
+
+# Intents of the classifier that name a kind of message; the words can add more.
+_INTENT_ACTS = {
+    "greet": GREET,
+    "goodbye": GOODBYE,
+    "thanks": THANKS,
+    "bot_challenge": BOT_CHALLENGE,
+    "chitchat": SMALL_TALK,
+    "stop_screening": STOP,
+    "correct_misunderstanding": CORRECTION,
+    "forget_me": FORGET,
+    "out_of_scope": OFF_TOPIC,
+}
+# What a button payload (which skips NLU) says in words.
+PAYLOAD_WORDS = {"affirm": "yes", "deny": "no", "unsure": "not sure"}
+
+YES, NO, UNSURE = screening.YES, screening.NO, screening.UNSURE
+# Where the NLU component puts the understanding in the parse data.
+UNDERSTANDING_KEY = "understanding"
+
+
+@lru_cache(maxsize=1)
+def _acts_data() -> dict[str, re.Pattern[str]]:
+    data = paths.load_yaml("conversation/acts.yml")
+    return {
+        name: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+        for name, patterns in data["acts"].items()
+    }
+
+
+def _plain(text: str) -> str:
+    """Lower case, straight quotes, apostrophes dropped, single spaces."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    return " ".join(text.replace("'", "").split())
+
+
+# A message phrased as a question: a question mark, a question word, an auxiliary verb first,
+# or an auxiliary verb before its subject anywhere ("no but will I need surgery").
+_QUESTION = re.compile(
+    r"\?|\b(?:what|whats|how|hows|why|when|where|who|which)\b"
+    r"|^\W*(?:can|could|should|would|will|is|are|am|do|does|did|may|might|shall|have|has)\b"
+    r"|\b(?:can|could|should|would|will|is|are|do|does|did|may|might|shall)\s+"
+    r"(?:i|it|you|we|this|that|they|he|she|there)\b",
+    re.IGNORECASE,
+)
+
+
+def phrased_as_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
+
+
+@dataclass
+class Understanding:
+    """What one message says, as the rest of the bot reads it (see the module docstring)."""
+
+    text: str
+    intent: str | None = None
+    confidence: float = 0.0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    level: str | None = None  # the highest red-flag level the message reports
+    red_flags: list[dict[str, str]] = field(default_factory=list)
+    ask_about: list[str] = field(default_factory=list)  # screening questions worth asking
+    subject: str | None = None  # whose red flags: None for the writer's own
+    answers: dict[str, str | None] = field(default_factory=dict)  # question id -> answer
+    acts: list[str] = field(default_factory=list)
+    is_question: bool = False
+    topic: str | None = None  # the topic the classifier asked about (ask_<topic>)
+    retrieved: dict[str, Any] | None = None  # the best passage for a question
+    facts: dict[str, Any] = field(default_factory=dict)  # pregnant, age
+    symptomatic: bool = False  # says something about the person's own pain or symptoms
+    in_scope: bool = True  # back pain, or leg symptoms that may come from the back
+    reply: str | None = None  # yes / no / unsure in so many words, whatever was asked
+    reply_leads: bool = False  # the message opens with that yes / no / not sure
+    focus: list[str] = field(default_factory=list)  # what a question is about, in its words
+    medicine: bool = False  # names a medicine or painkillers
+
+    def has(self, act: str) -> bool:
+        return act in self.acts
+
+    @property
+    def red_flag_ids(self) -> list[str]:
+        return [f["id"] for f in self.red_flags]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Understanding:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def finding_objects(self) -> list[Finding]:
+        return [Finding.from_dict(f) for f in self.findings]
+
+
+_AGO = re.compile(r"^\W*(ago|back|before|earlier)\b", re.IGNORECASE)
+
+
+def _finding_dict(finding: Finding, text: str) -> dict[str, Any]:
+    data = finding.as_dict()
+    if finding.label == DURATION:
+        data["weeks"] = screening.duration_weeks(finding.concept)
+        # "cancer 6 years ago" says when something happened, not how long the pain has lasted
+        data["ago"] = bool(_AGO.match(text[finding.end : finding.end + 12]))
+    elif finding.label == SEVERITY:
+        match = re.match(r"^(\d+(?:\.\d+)?)\s*/\s*10$", finding.concept.strip())
+        data["score"] = float(match.group(1)) if match else None
+    elif finding.label == AGE and finding.concept.isdigit():
+        data["years"] = int(finding.concept)
+    return data
+
+
+def _flag_dict(flag: Any) -> dict[str, str]:
+    return {
+        "id": flag.id,
+        "level": flag.level,
+        "category": flag.category,
+        "reason": flag.reason,
+        "source": flag.source,
+    }
+
+
+# Body places that belong to the back, or where pain can be referred from it; a foot, a knee or
+# an ankle on its own is in scope only with nerve-type feelings (shooting, numb, tingling, weak).
+_BACK = {"lower_back", "back", "buttock", "saddle_area", "back_passage", "genitals"}
+_REFERRED = {"hip", "groin", "thigh", "leg", "calf"}
+_NERVE = {"shooting", "electric", "burning", "numbness", "tingling", "pins_and_needles", "weakness"}
+_SCIATICA_WORDS = re.compile(r"\b(sciatica|sciatic|slipped disc|disc|spine|spinal|nerve)\b", re.I)
+
+
+def _scope(findings: list[Finding], text: str) -> tuple[bool, bool]:
+    """(says something about the person's own symptoms, is in the bot's scope)."""
+    own = [f for f in findings if f.context in (CURRENT, HISTORICAL)]
+    places = {f.concept for f in own if f.label == BODY_LOCATION}
+    feelings = {f.concept for f in own if f.label == SYMPTOM}
+    signs = [f for f in own if f.label == CLINICAL_SIGN]
+    symptomatic = bool(places or feelings or signs)
+    if not symptomatic:
+        return False, True
+    if not places or places & (_BACK | _REFERRED) or signs or _SCIATICA_WORDS.search(text):
+        return True, True
+    return True, bool(feelings & _NERVE)
+
+
+_PREGNANT = re.compile(
+    r"\b(i'?m|i am|im|currently|being)\s+(\d+\s+weeks?\s+)?pregnant\b|\bpregnancy\b.*\b(i|my)\b"
+    r"|\b(my|the) (baby|bump)\b|\bweeks pregnant\b|\bexpecting (a baby|twins)\b",
+    re.IGNORECASE,
+)
+_NOT_PREGNANT = re.compile(r"\b(not|never been|n't) pregnant\b", re.IGNORECASE)
+
+
+def _facts(analysis: Analysis) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if _PREGNANT.search(analysis.text) and not _NOT_PREGNANT.search(analysis.text):
+        facts["pregnant"] = True
+    age = person_age(analysis.text, analysis.findings)
+    if age is not None:
+        facts["age"] = age
+    if screening.affects_daily_life(analysis.text):
+        facts["daily_life"] = True
+    return facts
+
+
+def _acts(text: str, intent: str | None, analysis: Analysis, symptomatic: bool) -> list[str]:
+    plain = _plain(text)
+    patterns = _acts_data()
+    acts: list[str] = []
+    for name, pattern in patterns.items():
+        if pattern.search(plain):
+            acts.append(name)
+    # "I'm not going to hospital" is not news that help is on the way.
+    if GETTING_HELP in acts and PUSHBACK in acts:
+        acts.remove(GETTING_HELP)
+    from_intent = _INTENT_ACTS.get(intent or "")
+    if from_intent and from_intent not in acts:
+        # Small talk the classifier saw counts only when the words hold nothing else.
+        if from_intent not in (GREET, THANKS, GOODBYE, SMALL_TALK, OFF_TOPIC) or not symptomatic:
+            acts.append(from_intent)
+    asks = analysis.is_question or (not symptomatic and phrased_as_question(text))
+    if asks and QUESTION not in acts:
+        acts.append(QUESTION)
+    if (intent or "").startswith("ask_") and QUESTION not in acts and not symptomatic:
+        acts.append(QUESTION)
+    if symptomatic and not asks:
+        acts.append(REPORT)
+    return acts
+
+
+_MEDICINE = re.compile(
+    r"\b(medicines?|medications?|meds|drugs?|painkillers?|pain killers?|tablets?|pills?|"
+    r"ibuprofen|paracetamol|acetaminophen|tylenol|advil|aspirin|naproxen|codeine|tramadol|"
+    r"gabapentin|pregabalin|amitriptyline|nsaids?|steroids?|diclofenac|muscle relaxants?)\b",
+    re.IGNORECASE,
+)
+# Words that say nothing about what a question is about.
+_NOT_FOCUS = frozenset(
+    """a about after again all also am an and any anything are as at be because been being
+    best better bad can cause causes could did do does doing done during for from get gets
+    getting go going good got had has have having help how i if im in is it its itself just
+    know like long make many me might more most much my need needs no normal not of off ok on
+    one or other out over people person please really should so some something sometimes still
+    such take than that the their them then there these they thing things this those time to
+    too true up us use used very want was way we well were what whats when where which while
+    who why will with without work would you your yours back leg legs pain painful hurt hurts
+    hurting sciatica sciatic nerve nerves lower left right side bad worse cure cured treat
+    treated treatment ache aches day days week weeks month months year years doctor doctors
+    feel feeling""".split()
+)
+
+
+def _focus(text: str) -> list[str]:
+    """The words a question turns on ("should I use heat or ice?" -> heat, ice)."""
+    words = re.findall(r"[a-z][a-z\-]+", text.lower().replace("\u2019", "'"))
+    found: list[str] = []
+    for word in words:
+        if len(word) > 2 and word not in _NOT_FOCUS and word not in found:
+            found.append(word)
+    return found[:4]
+
+
+def understand(text: str, *, intent: str | None = None, confidence: float = 0.0) -> Understanding:
+    """The one reading of a message (see the module docstring). Never raises on bad text."""
+    if not isinstance(text, str):
+        text = ""
+    if text.startswith("/") and intent in PAYLOAD_WORDS:
+        text = PAYLOAD_WORDS[intent]
+    analysis = analyse(text)
+    assessment: Assessment = assess(analysis)
+    findings = analysis.findings
+    symptomatic, in_scope = _scope(findings, analysis.text)
+    answers = screening.answers_for(analysis, assessment)
+    acts = _acts(analysis.text, intent, analysis, symptomatic)
+    topic = intent[4:] if intent and intent.startswith("ask_") else None
+    if intent == "exercise_dose":
+        topic = "dose"
+    retrieved = None
+    if QUESTION in acts:
+        found = retrieval.answer_unknown(analysis.text)
+        if found is not None:
+            retrieved = {"passage": found.passages[0], "text": found.text}
+    return Understanding(
+        text=analysis.text,
+        intent=intent,
+        confidence=float(confidence or 0.0),
+        findings=[_finding_dict(f, analysis.text) for f in findings],
+        level=assessment.level,
+        red_flags=[_flag_dict(f) for f in assessment.red_flags],
+        ask_about=list(assessment.screen),
+        subject=getattr(assessment, "subject", None),
+        answers=answers,
+        acts=acts,
+        is_question=QUESTION in acts,
+        topic=topic,
+        retrieved=retrieved,
+        facts=_facts(analysis),
+        symptomatic=symptomatic,
+        in_scope=in_scope,
+        reply=screening.plain_answer(analysis),
+        reply_leads=screening.leads_with_answer(analysis.text),
+        focus=_focus(analysis.text) if QUESTION in acts else [],
+        medicine=bool(_MEDICINE.search(analysis.text)),
+    )
+
+
+def negated_concepts(understanding: Understanding) -> set[tuple[str, str]]:
+    return {(f["label"], f["concept"]) for f in understanding.findings if f["context"] == NEGATED}
+
+
+def warm_up() -> None:
+    """Build the spaCy pipeline and load every rule and answer now, not on the first message."""
+    understand("warm up: what is sciatica?")
+    _acts_data()
