@@ -57,7 +57,7 @@ SERVERS_MODULE = "tests.servers"
 
 CATEGORIES = ("emergency", "back_pain_description", "question", "not_back_pain")
 
-# Topics the five documents cover (docs: shared clinical reference, "What the documents say").
+# Topics the five documents cover (the clinical reference, "What the documents say").
 TOPICS = frozenset(
     {
         "what_is_sciatica",
