@@ -252,3 +252,56 @@ def test_summary_and_report(splits: dict[str, list[Item]]) -> None:
     sealed = ext.render_markdown({**results, "split": "test"})
     assert "## Failing:" not in sealed
     assert not any(i.text[:40] in sealed for i in items)
+
+
+# --- the HTTP client, against a stand-in for the Rasa server ---------------------------------
+
+
+class FakeResponse:
+    def __init__(self, body: object, status: int = 200) -> None:
+        self.body, self.status_code = body, status
+        self.headers = {"content-type": "application/json"}
+
+    def json(self) -> object:
+        return self.body
+
+    def raise_for_status(self) -> None:
+        assert self.status_code < 400
+
+
+class FakeRasa:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict]] = []
+
+    def post(self, url: str, json: dict, timeout: float, headers: dict | None = None):
+        self.calls.append(("POST", url, headers or {}))
+        if url.endswith("/webhooks/rest/webhook"):
+            return FakeResponse(
+                [{"recipient_id": json["sender"], "text": "URGENT: be seen today."}, sources("x")]
+            )
+        return FakeResponse({"intent": {"name": "describe_symptoms"}, "entities": []})
+
+    def get(self, url: str, headers: dict, timeout: float):
+        self.calls.append(("GET", url, headers))
+        return FakeResponse({"slots": {"triage_level": "urgent", "red_flags": ["r"]}})
+
+
+def test_the_client_sends_a_fresh_conversation_and_reads_slots_and_parse() -> None:
+    client = ext.Client("http://bot:5005/", lambda: {"Authorization": "Bearer t"})
+    fake = FakeRasa()
+    client.requests = fake
+    desc = Item("d1", "back_pain_description", "my back hurts", "s", "r")
+    outcome = client.outcome(desc)
+    assert outcome.level == "urgent" and outcome.topics == ["x"]
+    assert outcome.parse == {"intent": {"name": "describe_symptoms"}, "entities": []}
+    webhook, tracker, parse = fake.calls
+    assert webhook[1] == "http://bot:5005/webhooks/rest/webhook" and not webhook[2]
+    sender = tracker[1].split("/conversations/")[1].split("/")[0]
+    assert sender.startswith("external-d1-") and tracker[2]["Authorization"] == "Bearer t"
+    assert parse[1].endswith("/model/parse") and parse[2]["Authorization"] == "Bearer t"
+    client.outcome(desc)
+    assert fake.calls[4][1] != tracker[1]  # a new conversation every time
+    question = Item("q1", "question", "what is sciatica", "s", "r", {"topics": ["causes"]})
+    fake.calls.clear()
+    client.outcome(question)
+    assert [c[0] for c in fake.calls] == ["POST", "GET"]  # no parse for other categories
