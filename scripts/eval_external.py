@@ -440,6 +440,7 @@ def score_items(items: Sequence[Item], outcome_of: Callable[[Item], Outcome]) ->
                 "red_flags": outcome.slots.get("red_flags"),
                 "topics": outcome.topics,
                 "status": outcome.status,
+                "reply": " / ".join(" ".join(t.split()) for t in outcome.texts)[:300],
             }
         )
     return records
@@ -506,6 +507,9 @@ def render_markdown(results: Mapping[str, Any], examples: int = 10) -> str:
             text = " ".join(r["text"].split())
             text = text if len(text) <= 160 else text[:157] + "..."
             lines.append(f"- `{r['id']}` {text!r}: {r['why']}")
+            if r.get("reply"):
+                reply = r["reply"] if len(r["reply"]) <= 160 else r["reply"][:157] + "..."
+                lines.append(f"  - replied: {reply!r}")
         if len(failed) > examples:
             lines.append(f"- ... and {len(failed) - examples} more")
     return "\n".join(lines) + "\n"
