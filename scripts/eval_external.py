@@ -450,7 +450,18 @@ def servers_module() -> Any:
     return importlib.import_module(SERVERS_MODULE)
 
 
-def run(split: str = "dev", url: str | None = None) -> dict[str, Any]:
+def _patient(servers: Any, timeout: float) -> Any:
+    """The servers module's ``wait_for`` with a longer default: a busy machine can take more
+    than the tests' five minutes to load the model."""
+    original = servers.wait_for
+
+    def wait_for(url: str, process: Any, log: Path, timeout: float = timeout) -> None:
+        original(url, process, log, timeout=timeout)
+
+    return original, wait_for
+
+
+def run(split: str = "dev", url: str | None = None, start_timeout: float = 900) -> dict[str, Any]:
     """Scores the bot on one split; starts the real servers unless ``url`` names a running bot."""
     items = load_split(split)
     if url:
@@ -461,8 +472,13 @@ def run(split: str = "dev", url: str | None = None) -> dict[str, Any]:
         client = Client(url, lambda: {"Authorization": f"Bearer {token}"})
         return summarise(split, score_items(items, client.outcome))
     servers = servers_module()
+    original, patient = _patient(servers, start_timeout)
     with tempfile.TemporaryDirectory(prefix="eval-external-") as workdir:
-        bot = servers.start_bot(Path(workdir))
+        servers.wait_for = patient
+        try:
+            bot = servers.start_bot(Path(workdir))
+        finally:
+            servers.wait_for = original
         try:
             client = Client(bot.rasa_url, bot.auth)
             return summarise(split, score_items(items, client.outcome))
@@ -520,6 +536,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", choices=SPLITS, default="dev")
     parser.add_argument("--url", help="a running bot's base URL (default: start the servers)")
     parser.add_argument("--json", type=Path, help="also write the full results here")
+    parser.add_argument(
+        "--start-timeout", type=float, default=900, help="seconds to wait for each server"
+    )
     args = parser.parse_args(argv)
     if args.split == "test":
         print(
@@ -527,7 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "when an issue is about to close, and never tune the bot on what it shows.",
             file=sys.stderr,
         )
-    results = run(args.split, url=args.url)
+    results = run(args.split, url=args.url, start_timeout=args.start_timeout)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(render_markdown(results))

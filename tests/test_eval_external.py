@@ -305,3 +305,18 @@ def test_the_client_sends_a_fresh_conversation_and_reads_slots_and_parse() -> No
     fake.calls.clear()
     client.outcome(question)
     assert [c[0] for c in fake.calls] == ["POST", "GET"]  # no parse for other categories
+
+
+def test_servers_get_a_longer_start_timeout_only_when_not_given_one() -> None:
+    seen: list[float] = []
+
+    class Servers:
+        @staticmethod
+        def wait_for(url: str, process: object, log: Path, timeout: float = 300) -> None:
+            seen.append(timeout)
+
+    original, patient = ext._patient(Servers, 900)
+    patient("u", None, Path("l"))
+    patient("u", None, Path("l"), timeout=5)
+    original("u", None, Path("l"))
+    assert seen == [900, 5, 300]
