@@ -224,6 +224,8 @@ def _finish(s: State, out: _Out) -> Turn:
 
 def _remember(s: State, u: Understanding) -> None:
     """Keep what the person says about themselves; a denial takes an earlier finding away."""
+    if not u.in_scope:
+        return  # a shoulder or a knee is not part of the back-pain picture
     denied = negated_concepts(u)
     kept = [f for f in s.findings if (f["label"], f["concept"]) not in denied]
     new = [f for f in u.findings if f["context"] in ("current", "historical")]
@@ -352,7 +354,7 @@ def _while_escalated(
         out.text(say("fear"))
         _reminder(s, out)
         return
-    if u.has(WHAT_NOW) and not u.topic:
+    if u.has(WHAT_NOW):
         out.extend(advice.reminder_messages(level, _current_flags(s)))
         return
     if u.has(GOODBYE):
@@ -439,8 +441,7 @@ def _ordinary(s: State, u: Understanding, answer: str | None, out: _Out) -> None
 
 
 def _places(u: Understanding) -> str:
-    places = [f["text"] for f in u.findings if f["label"] == "body_location"]
-    return f"your {places[0]}" if places else ""
+    return f"your {u.elsewhere}" if u.elsewhere else ""
 
 
 def _fallback(s: State, u: Understanding, out: _Out) -> None:
@@ -557,9 +558,6 @@ def _outcome(s: State, out: _Out) -> None:
     level = max_level(s.level, result.level) or result.level
     s.level = level
     s.screened = True
-    if level in ESCALATED and level_rank(s.announced) >= level_rank(level):
-        _reminder(s, out)
-        return
     flags = [f for f in s.flags if f["level"] == level]
     reasons = [r for r in result.reasons if r not in {f["reason"] for f in flags}]
     out.extend(advice.outcome_messages(level, flags, reasons, result.sources))

@@ -134,6 +134,7 @@ class Understanding:
     facts: dict[str, Any] = field(default_factory=dict)  # pregnant, age
     symptomatic: bool = False  # says something about the person's own pain or symptoms
     in_scope: bool = True  # back pain, or leg symptoms that may come from the back
+    elsewhere: str | None = None  # the part of the body named when it is not in scope
     reply: str | None = None  # yes / no / unsure in so many words, whatever was asked
     reply_leads: bool = False  # the message opens with that yes / no / not sure
     focus: list[str] = field(default_factory=list)  # what a question is about, in its words
@@ -190,6 +191,12 @@ def _flag_dict(flag: Any) -> dict[str, str]:
 _BACK = {"lower_back", "back", "buttock", "saddle_area", "back_passage", "genitals"}
 _REFERRED = {"hip", "groin", "thigh", "leg", "calf"}
 _NERVE = {"shooting", "electric", "burning", "numbness", "tingling", "pins_and_needles", "weakness"}
+# Parts of the body the bot does not cover when the back and legs are not mentioned.
+_ELSEWHERE = re.compile(
+    r"\b(shoulders?|neck|arms?|elbows?|wrists?|hands?|fingers?|thumbs?|head|jaw|teeth|tooth|"
+    r"ears?|eyes?|knees?|ankles?|chest|stomach|tummy|belly|abdomen)\b",
+    re.IGNORECASE,
+)
 _SCIATICA_WORDS = re.compile(r"\b(sciatica|sciatic|slipped disc|disc|spine|spinal|nerve)\b", re.I)
 
 
@@ -202,9 +209,19 @@ def _scope(findings: list[Finding], text: str) -> tuple[bool, bool]:
     symptomatic = bool(places or feelings or signs)
     if not symptomatic:
         return False, True
-    if not places or places & (_BACK | _REFERRED) or signs or _SCIATICA_WORDS.search(text):
+    if places & (_BACK | _REFERRED) or signs or _SCIATICA_WORDS.search(text):
         return True, True
-    return True, bool(feelings & _NERVE)
+    if _ELSEWHERE.search(text):
+        return True, False  # a shoulder, a neck, a knee ... on its own
+    return True, not places or bool(feelings & _NERVE)
+
+
+def _elsewhere(text: str, findings: list[Finding]) -> str | None:
+    match = _ELSEWHERE.search(text)
+    if match:
+        return match.group(0).lower()
+    places = [f.text for f in findings if f.label == BODY_LOCATION]
+    return places[0].lower() if places else None
 
 
 _PREGNANT = re.compile(
@@ -288,8 +305,10 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
     """The one reading of a message (see the module docstring). Never raises on bad text."""
     if not isinstance(text, str):
         text = ""
-    if text.startswith("/") and intent in PAYLOAD_WORDS:
-        text = PAYLOAD_WORDS[intent]
+    if text.startswith("/"):  # a button payload: "/affirm"
+        intent = intent or text[1:].split("{")[0].strip() or None
+        if intent in PAYLOAD_WORDS:
+            text = PAYLOAD_WORDS[intent]
     analysis = analyse(text)
     assessment: Assessment = assess(analysis)
     findings = analysis.findings
@@ -321,6 +340,7 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         facts=_facts(analysis),
         symptomatic=symptomatic,
         in_scope=in_scope,
+        elsewhere=_elsewhere(analysis.text, findings) if not in_scope else None,
         reply=screening.plain_answer(analysis),
         reply_leads=screening.leads_with_answer(analysis.text),
         focus=_focus(analysis.text) if QUESTION in acts else [],

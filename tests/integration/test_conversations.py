@@ -199,7 +199,7 @@ def test_an_answer_that_names_a_topic_still_answers_the_open_question(
         servers.say(sender, "/deny")
     replies = texts(servers.say(sender, "never had cancer"))
     assert replies[-1].startswith("(8/8)"), replies
-    assert servers.slots(sender)["screen_cancer"] == "no"
+    assert servers.slots(sender)["conversation"]["answers"]["cancer"] == "no"
 
 
 def test_after_an_emergency_what_now_gets_the_emergency_advice_again(
