@@ -553,7 +553,7 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def start_single(workdir: Path) -> Setup:
     """The action server and Rasa, as ``make run`` starts them (SQLite tracker store)."""
-    from tests.servers import start_bot
+    from scripts.processes import start_bot
 
     bot = start_bot(workdir)
     return Setup(
@@ -583,7 +583,7 @@ def init_stock(directory: Path) -> dict[str, Any]:
 
 
 def start_stock(directory: Path) -> Setup:
-    from tests.servers import free_port, stop, wait_for
+    from scripts.processes import free_port, stop, wait_for
 
     port = free_port()
     model = sorted((directory / "models").glob("*.tar.gz"))[-1]
@@ -645,7 +645,7 @@ def start_scaled(workdir: Path, rasa_replicas: int, action_replicas: int) -> Set
     nginx's per-client rate limit is lifted: the load generator sends every conversation from
     one address and without pauses, which the limit exists to stop.
     """
-    from tests.servers import free_port
+    from scripts.processes import free_port
 
     database = f"bench_{uuid.uuid4().hex[:10]}"
     env = _env(
