@@ -21,7 +21,7 @@ from scripts.bench.profile import (
 )
 from scripts.bench.report import plot, render_markdown
 from scripts.bench.run import main
-from scripts.bench.setups import cluster_processes
+from scripts.bench.setups import cluster_processes, server_env
 from scripts.bench.workload import (
     GOODBYES,
     MAX_SCREENING_ANSWERS,
@@ -560,6 +560,24 @@ def test_every_process_of_the_cluster_state_is_measured() -> None:
     }
     with pytest.raises(ValueError):
         cluster_processes({"url": "http://127.0.0.1:8080"})
+
+
+def test_the_servers_under_test_get_a_fixed_hash_seed_unless_one_is_set(monkeypatch) -> None:
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    env = server_env({"RASA_CACHE_DIRECTORY": "/tmp/cache"})
+    assert env["PYTHONHASHSEED"] == "0"
+    assert env["RASA_CACHE_DIRECTORY"] == "/tmp/cache"
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"
+    monkeypatch.setenv("PYTHONHASHSEED", "7")
+    assert server_env()["PYTHONHASHSEED"] == "7"
+
+
+def test_the_command_line_is_the_one_make_bench_runs(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    usage = capsys.readouterr().out
+    assert usage.startswith("usage: python -m scripts.bench")
+    assert "--quick" in usage and "--from-json" in usage
 
 
 def test_the_report_can_be_written_again_from_the_raw_numbers(tmp_path) -> None:

@@ -37,7 +37,7 @@ class Setup:
     notes: list[str] = field(default_factory=list)
 
 
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The servers' environment (``base_env``), with a fixed hash seed unless one is set."""
     return base_env({"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"), **(extra or {})})
 
@@ -67,7 +67,7 @@ def init_stock(directory: Path) -> dict[str, Any]:
         [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(directory)],
         cwd=directory,
         log=log,
-        env=_env({"RASA_CACHE_DIRECTORY": str(directory / ".rasa" / "cache")}),
+        env=server_env({"RASA_CACHE_DIRECTORY": str(directory / ".rasa" / "cache")}),
     )
 
 
@@ -94,7 +94,7 @@ def start_stock(directory: Path) -> Setup:
         cwd=directory,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        env=_env(),
+        env=server_env(),
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/", process, log)
@@ -134,7 +134,7 @@ def start_scaled(workdir: Path, rasa_replicas: int, action_replicas: int) -> Set
     one address and without pauses, which the limit exists to stop.
     """
     database = f"bench_{uuid.uuid4().hex[:10]}"
-    env = _env(
+    env = server_env(
         {
             "RASA_REPLICAS": str(rasa_replicas),
             "ACTION_REPLICAS": str(action_replicas),
@@ -227,5 +227,5 @@ def time_training(workdir: Path) -> dict[str, Any]:
         ],
         cwd=ROOT,
         log=workdir / "train.log",
-        env=_env({"RASA_CACHE_DIRECTORY": str(out / "cache")}),
+        env=server_env({"RASA_CACHE_DIRECTORY": str(out / "cache")}),
     )
