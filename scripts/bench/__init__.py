@@ -1,4 +1,4 @@
-"""`make bench`: how fast the bot answers, how much it holds, how long it trains.
+r"""`make bench`: how fast the bot answers, how much it holds, how long it trains.
 
 One run on one machine measures, next to each other:
 
@@ -23,6 +23,8 @@ docs/benchmarks.png (latency percentiles by concurrency) and docs/benchmarks.jso
     python -m scripts.bench --quick    # levels 1 and 10, fewer conversations, no training
                                        # (about 10 minutes; --train adds about 5)
     python -m scripts.bench --url http://127.0.0.1:5005 --levels 1,10   # an already running bot
+    python -m scripts.bench --quick --levels 1 --min-conversations 1 --no-stock --no-scaled \
+        --no-profile --out /tmp/bench  # a smoke test: one instance, one conversation (minutes)
 """
 
 from __future__ import annotations
