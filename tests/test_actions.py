@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions
 from bot.understanding import UNDERSTANDING_KEY, understand
-from tests.servers import ROOT
+from scripts.processes import ROOT
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 

@@ -9,8 +9,37 @@ import json
 
 import pytest
 
-from scripts import bench
-from scripts.bench import Turn, TurnRecord
+from scripts.bench.driver import TurnRecord, by_kind, level_summary, percentile, summarise
+from scripts.bench.findings import _load_findings, evaluate_goals
+from scripts.bench.profile import (
+    ACTION_CATEGORIES,
+    RASA_CATEGORIES,
+    busy,
+    category_shares,
+    parse_collapsed,
+    top_functions,
+)
+from scripts.bench.report import plot, render_markdown
+from scripts.bench.run import main
+from scripts.bench.setups import cluster_processes, server_env
+from scripts.bench.workload import (
+    GOODBYES,
+    MAX_SCREENING_ANSWERS,
+    QUESTIONS,
+    RED_FLAG_PLACES,
+    SCREENING_TOPICS,
+    STOCK_WORDS,
+    SYMPTOMS,
+    TURNS_PER_CONVERSATION,
+    SciaticaConversation,
+    StockConversation,
+    Turn,
+    check_reply,
+    make_conversation,
+    screening_question,
+    screening_topic,
+    script_messages,
+)
 
 QUESTION_BUTTONS = [
     {"title": "Yes", "payload": "/affirm"},
@@ -39,24 +68,24 @@ def screening_reply(number: int, text: str) -> list[dict]:
     ],
 )
 def test_percentile_interpolates_between_ranks(values, q, expected) -> None:
-    assert bench.percentile(values, q) == pytest.approx(expected)
+    assert percentile(values, q) == pytest.approx(expected)
 
 
 def test_percentile_refuses_nonsense() -> None:
     with pytest.raises(ValueError):
-        bench.percentile([], 50)
+        percentile([], 50)
     with pytest.raises(ValueError):
-        bench.percentile([1.0], 101)
+        percentile([1.0], 101)
 
 
 def test_summary_of_latencies() -> None:
-    summary = bench.summarise([100.0] * 94 + [200.0] * 5 + [1000.0])
+    summary = summarise([100.0] * 94 + [200.0] * 5 + [1000.0])
     assert summary["p50"] == 100.0
     assert summary["p95"] == 200.0
     assert 200.0 < summary["p99"] < 1000.0
     assert summary["max"] == 1000.0
     assert summary["mean"] == pytest.approx(114.0)
-    assert bench.summarise([])["p95"] is None
+    assert summarise([])["p95"] is None
 
 
 def test_level_summary_counts_errors_unexpected_replies_and_throughput() -> None:
@@ -66,7 +95,7 @@ def test_level_summary_counts_errors_unexpected_replies_and_throughput() -> None
         TurnRecord(1, 1, "greeting", 50.0, 503, error="HTTP 503"),
         TurnRecord(1, 2, "symptoms", 120000.0, 0, error="TimeoutError"),
     ]
-    summary = bench.level_summary(records, wall_s=2.0, concurrency=2, conversations=2)
+    summary = level_summary(records, wall_s=2.0, concurrency=2, conversations=2)
     assert summary["turns"] == 4
     assert summary["errors"] == 2
     assert summary["error_kinds"] == {"HTTP 503": 1, "TimeoutError": 1}
@@ -82,7 +111,7 @@ def test_latency_by_kind_of_turn() -> None:
         {"kind": "question", "latency_ms": 300.0},
         {"kind": "symptoms", "latency_ms": 250.0},
     ]
-    kinds = bench.by_kind(raw)
+    kinds = by_kind(raw)
     assert kinds["question"]["turns"] == 2
     assert kinds["question"]["p50"] == 200.0
     assert kinds["symptoms"]["max"] == 250.0
@@ -102,31 +131,31 @@ def test_latency_by_kind_of_turn() -> None:
     ],
 )
 def test_errors(status, body, error) -> None:
-    assert bench.check_reply(Turn("question", "what is sciatica?"), status, body) == (error, False)
+    assert check_reply(Turn("question", "what is sciatica?"), status, body) == (error, False)
 
 
 def test_a_reply_without_what_the_turn_needs_is_unexpected_not_an_error() -> None:
     turn = Turn("red_flag", "i wet myself", "EMERGENCY")
-    assert bench.check_reply(turn, 200, [{"text": "Here is what I understood"}]) == (None, True)
+    assert check_reply(turn, 200, [{"text": "Here is what I understood"}]) == (None, True)
     emergency = [{"text": "EMERGENCY: Get emergency help now."}, {"custom": {"type": "triage"}}]
-    assert bench.check_reply(turn, 200, emergency) == (None, False)
+    assert check_reply(turn, 200, emergency) == (None, False)
 
 
 def test_an_image_or_custom_payload_is_a_reply() -> None:
     turn = Turn("mood_unhappy", "I am sad")
-    assert bench.check_reply(turn, 200, [{"image": "https://example.org/cat.jpg"}]) == (None, False)
+    assert check_reply(turn, 200, [{"image": "https://example.org/cat.jpg"}]) == (None, False)
 
 
 def test_only_numbered_questions_with_buttons_are_screening_questions() -> None:
-    assert bench.screening_question(screening_reply(3, "Is there any numbness?")) is not None
+    assert screening_question(screening_reply(3, "Is there any numbness?")) is not None
     follow_up = [
         {"text": "Call your local emergency number if ... Source: X"},
         {"text": "Is this happening to you now?", "buttons": QUESTION_BUTTONS},
     ]
-    assert bench.screening_question(follow_up) is None
+    assert screening_question(follow_up) is None
     ended = screening_reply(8, "Did this start after a fall?") + [{"text": "SELF CARE: ..."}]
-    assert bench.screening_question(ended) is None
-    assert bench.screening_question([{"text": "(1/8) no buttons"}]) is None
+    assert screening_question(ended) is None
+    assert screening_question([{"text": "(1/8) no buttons"}]) is None
 
 
 @pytest.mark.parametrize(
@@ -144,7 +173,7 @@ def test_only_numbered_questions_with_buttons_are_screening_questions() -> None:
     ],
 )
 def test_screening_questions_are_recognised_by_their_wording(question, topic) -> None:
-    assert bench.screening_topic(question) == topic
+    assert screening_topic(question) == topic
 
 
 # --- scripts -----------------------------------------------------------------------------------
@@ -166,15 +195,15 @@ def screening_bot(turn: Turn, asked: int) -> tuple[list[dict], int]:
     if turn.kind == "red_flag":
         return [{"text": "EMERGENCY: ..."}], 99
     if turn.kind == "symptoms" or (turn.kind == "screening" and 0 < asked < 8):
-        cue = list(bench.SCREENING_TOPICS.values())[asked][0]
+        cue = list(SCREENING_TOPICS.values())[asked][0]
         return screening_reply(asked + 1, f"Any {cue}?"), asked + 1
     return [{"text": "ok"}], asked
 
 
 def test_a_conversation_has_twenty_turns_and_answers_all_eight_questions() -> None:
-    turns = play(bench.SciaticaConversation("t-0"), screening_bot)
+    turns = play(SciaticaConversation("t-0"), screening_bot)
     kinds = [t.kind for t in turns]
-    assert len(turns) == bench.TURNS_PER_CONVERSATION
+    assert len(turns) == TURNS_PER_CONVERSATION
     assert kinds[:2] == ["greeting", "symptoms"]
     assert kinds[2:10] == ["screening"] * 8
     assert set(kinds[10:18]) <= {"question", "follow_up"}
@@ -189,26 +218,26 @@ def test_screening_answers_follow_the_bot_when_it_asks_again() -> None:
             return screening_reply(1, "Any change in how your bladder works?"), asked + 1
         return [{"text": "ok"}], asked
 
-    turns = play(bench.SciaticaConversation("t-1"), asks_the_first_question_three_times)
+    turns = play(SciaticaConversation("t-1"), asks_the_first_question_three_times)
     assert [t.kind for t in turns].count("screening") == 3
-    assert len(turns) == bench.TURNS_PER_CONVERSATION
+    assert len(turns) == TURNS_PER_CONVERSATION
 
 
 def test_a_bot_that_asks_for_ever_does_not_take_the_whole_conversation() -> None:
     def always_asks(turn: Turn, asked: int):
         return screening_reply(1, "Any change in how your bladder works?"), asked
 
-    turns = play(bench.SciaticaConversation("t-2"), always_asks)
-    assert [t.kind for t in turns].count("screening") == bench.MAX_SCREENING_ANSWERS
+    turns = play(SciaticaConversation("t-2"), always_asks)
+    assert [t.kind for t in turns].count("screening") == MAX_SCREENING_ANSWERS
     assert turns[-1].kind == "goodbye"
 
 
-@pytest.mark.parametrize("place", bench.RED_FLAG_PLACES)
+@pytest.mark.parametrize("place", RED_FLAG_PLACES)
 def test_a_red_flag_expects_the_emergency_advice_wherever_it_is(place) -> None:
-    turns = play(bench.SciaticaConversation("t-3", red_flag=place), screening_bot)
+    turns = play(SciaticaConversation("t-3", red_flag=place), screening_bot)
     flags = [t for t in turns if t.kind == "red_flag"]
     assert len(flags) == 1 and flags[0].expect == "EMERGENCY"
-    assert len(turns) == bench.TURNS_PER_CONVERSATION
+    assert len(turns) == TURNS_PER_CONVERSATION
     position = turns.index(flags[0])
     if place == "symptoms":
         assert position == 1
@@ -220,58 +249,58 @@ def test_a_red_flag_expects_the_emergency_advice_wherever_it_is(place) -> None:
 
 
 def test_every_fourth_conversation_has_a_red_flag_in_each_place_in_turn() -> None:
-    places = [bench.make_conversation("ours", i, "s").red_flag for i in range(12)]
+    places = [make_conversation("ours", i, "s").red_flag for i in range(12)]
     assert places.count(None) == 9
-    assert [p for p in places if p] == list(bench.RED_FLAG_PLACES)
+    assert [p for p in places if p] == list(RED_FLAG_PLACES)
 
 
 def test_wording_varies_between_conversations_and_repeats_with_the_seed() -> None:
     def texts(seed: str) -> list[str]:
-        return [t.text for t in play(bench.SciaticaConversation(seed), screening_bot)]
+        return [t.text for t in play(SciaticaConversation(seed), screening_bot)]
 
     assert texts("a-1") == texts("a-1")
     assert len({tuple(texts(f"a-{i}")) for i in range(10)}) == 10
 
 
 def test_questions_and_follow_ups_expect_a_source() -> None:
-    turns = play(bench.SciaticaConversation("t-4"), screening_bot)
+    turns = play(SciaticaConversation("t-4"), screening_bot)
     asked = [t for t in turns if t.kind in ("question", "follow_up")]
     assert asked and all(t.expect == "source" for t in asked)
 
 
 def test_a_follow_up_comes_right_after_its_question() -> None:
     for seed in range(20):
-        conversation = bench.SciaticaConversation(f"f-{seed}")
+        conversation = SciaticaConversation(f"f-{seed}")
         for i, turn in enumerate(conversation.questions):
             if turn.kind == "follow_up":
                 before = conversation.questions[i - 1].text
-                topic = next(w for w, f in bench.QUESTIONS if f and turn.text in f)
+                topic = next(w for w, f in QUESTIONS if f and turn.text in f)
                 assert before in topic
 
 
 def test_the_stock_script_has_twenty_turns_of_the_stock_intents() -> None:
-    conversation = bench.StockConversation("s-0")
+    conversation = StockConversation("s-0")
     turns = play(conversation, lambda turn, asked: ([{"text": "Bye"}], asked))
-    assert len(turns) == bench.TURNS_PER_CONVERSATION
-    assert {t.kind for t in turns} <= set(bench.STOCK_WORDS)
-    assert all(t.text in bench.STOCK_WORDS[t.kind] for t in turns)
+    assert len(turns) == TURNS_PER_CONVERSATION
+    assert {t.kind for t in turns} <= set(STOCK_WORDS)
+    assert all(t.text in STOCK_WORDS[t.kind] for t in turns)
     assert [t.expect for t in turns if t.kind == "bot_challenge"] == ["i am a bot"] * sum(
         t.kind == "bot_challenge" for t in turns
     )
 
 
 def test_the_stock_bot_hears_no_only_in_its_first_episode() -> None:
-    scripts = [bench.StockConversation(f"s-{i}").turns for i in range(40)]
+    scripts = [StockConversation(f"s-{i}").turns for i in range(40)]
     assert all("deny" not in [t.kind for t in turns[4:]] for turns in scripts)
     assert any("deny" in [t.kind for t in turns[:4]] for turns in scripts)
     assert any("affirm" in [t.kind for t in turns[4:]] for turns in scripts)
 
 
 def test_script_messages_are_the_free_text_of_the_scripts() -> None:
-    messages = bench.script_messages("m", conversations=4)
+    messages = script_messages("m", conversations=4)
     assert messages and not any(m.startswith("/") for m in messages)
-    assert any(m in bench.SYMPTOMS for m in messages)
-    assert any(m in bench.GOODBYES for m in messages)
+    assert any(m in SYMPTOMS for m in messages)
+    assert any(m in GOODBYES for m in messages)
 
 
 # --- profile -----------------------------------------------------------------------------------
@@ -306,7 +335,7 @@ RAW_PROFILE = "\n".join(
 
 
 def test_collapsed_stacks_are_parsed_root_first() -> None:
-    stacks = bench.parse_collapsed(RAW_PROFILE)
+    stacks = parse_collapsed(RAW_PROFILE)
     assert len(stacks) == 4
     frames, count = stacks[0]
     assert count == 30
@@ -316,7 +345,7 @@ def test_collapsed_stacks_are_parsed_root_first() -> None:
 def test_category_shares_are_inclusive_percentages() -> None:
     shares = {
         row["category"]: row["share"]
-        for row in bench.category_shares(bench.parse_collapsed(RAW_PROFILE), bench.RASA_CATEGORIES)
+        for row in category_shares(parse_collapsed(RAW_PROFILE), RASA_CATEGORIES)
     }
     assert shares["handling a message (all of it)"] == 95.0
     assert shares["NLU: SymptomExtractor (bot.routing: spaCy, ConText, red-flag rules)"] == 30.0
@@ -326,7 +355,7 @@ def test_category_shares_are_inclusive_percentages() -> None:
 
 
 def test_top_project_functions_with_inclusive_and_self_share() -> None:
-    top = bench.top_functions(bench.parse_collapsed(RAW_PROFILE))
+    top = top_functions(parse_collapsed(RAW_PROFILE))
     rows = {row["function"]: row for row in top}
     assert set(rows) == {
         "process (components/symptom_extractor.py)",
@@ -342,12 +371,12 @@ def test_top_project_functions_with_inclusive_and_self_share() -> None:
 
 
 def test_a_recursive_function_counts_once_per_sample() -> None:
-    stacks = bench.parse_collapsed("f (bot/a.py:1);f (bot/a.py:2);f (bot/a.py:3) 10\ng (x.py:1) 10")
-    assert bench.top_functions(stacks)[0]["inclusive"] == 50.0
+    stacks = parse_collapsed("f (bot/a.py:1);f (bot/a.py:2);f (bot/a.py:3) 10\ng (x.py:1) 10")
+    assert top_functions(stacks)[0]["inclusive"] == 50.0
 
 
 def test_an_empty_profile_has_no_shares() -> None:
-    assert all(r["share"] == 0.0 for r in bench.category_shares([], bench.ACTION_CATEGORIES))
+    assert all(r["share"] == 0.0 for r in category_shares([], ACTION_CATEGORIES))
 
 
 # --- goals and report --------------------------------------------------------------------------
@@ -419,7 +448,7 @@ def results(training: dict | None = None, single_errors_at_50: int = 0) -> dict:
 
 
 def goals(data: dict) -> dict[tuple[str, str, int | None], dict]:
-    return {(g["goal"][:10], g["setup"], g["concurrency"]): g for g in bench.evaluate_goals(data)}
+    return {(g["goal"][:10], g["setup"], g["concurrency"]): g for g in evaluate_goals(data)}
 
 
 def test_p95_goal_is_met_up_to_one_and_a_half_times_the_stock_bot() -> None:
@@ -454,8 +483,8 @@ def test_training_goal(training, met) -> None:
 def test_the_report_names_the_command_machine_goals_and_every_level() -> None:
     training = {"wall_s": 250.0, "cpu_s": 400.0, "returncode": 0, "command": "rasa train"}
     data = results({**training, "other_processes_pct": 35.0})
-    data["goals"] = bench.evaluate_goals(data)
-    report = bench.render_markdown(data)
+    data["goals"] = evaluate_goals(data)
+    report = render_markdown(data)
     assert "| our bot | `rasa train` | 4 min 10 s | 6 min 40 s | 35% | ok |" in report
     assert "`python -m scripts.bench`" in report
     assert "2 cores, Some CPU" in report
@@ -470,18 +499,18 @@ def test_the_report_names_the_command_machine_goals_and_every_level() -> None:
 def test_a_quick_report_says_so() -> None:
     data = results()
     data["settings"]["quick"] = True
-    data["goals"] = bench.evaluate_goals(data)
-    assert "quick development run" in bench.render_markdown(data)
+    data["goals"] = evaluate_goals(data)
+    assert "quick development run" in render_markdown(data)
 
 
 def test_the_plot_is_written(tmp_path) -> None:
     path = tmp_path / "plot.png"
-    bench.plot(results(), path)
+    plot(results(), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_waiting_samples_are_not_busy_samples() -> None:
-    stacks = bench.parse_collapsed(
+    stacks = parse_collapsed(
         "\n".join(
             [
                 "main (rasa/__main__.py:1);serve (sanic/server/runners.py:10) 90",
@@ -490,22 +519,22 @@ def test_waiting_samples_are_not_busy_samples() -> None:
             ]
         )
     )
-    working = bench.busy(stacks)
+    working = busy(stacks)
     assert sum(count for _, count in working) == 10
-    assert bench.category_shares(working, bench.RASA_CATEGORIES)[0]["share"] == 100.0
+    assert category_shares(working, RASA_CATEGORIES)[0]["share"] == 100.0
 
 
 def test_rasa_code_with_a_project_like_folder_name_is_not_project_code() -> None:
-    stacks = bench.parse_collapsed(
+    stacks = parse_collapsed(
         "run (rasa/core/actions/action.py:1);route (bot/routing.py:2) 4\n"
         "run (rasa/core/actions/action.py:1) 6"
     )
-    assert [r["function"] for r in bench.top_functions(stacks)] == ["route (bot/routing.py)"]
+    assert [r["function"] for r in top_functions(stacks)] == ["route (bot/routing.py)"]
 
 
 def test_hottest_code_by_innermost_frame() -> None:
-    stacks = bench.parse_collapsed(RAW_PROFILE)
-    hottest = bench.top_functions(stacks, 2, keep=lambda frame: True, by_self=True)
+    stacks = parse_collapsed(RAW_PROFILE)
+    hottest = top_functions(stacks, 2, keep=lambda frame: True, by_self=True)
     assert [r["function"] for r in hottest] == [
         "process (rasa/nlu/classifiers/diet_classifier.py)",
         "analyse (bot/nlp.py)",
@@ -522,7 +551,7 @@ def test_every_process_of_the_cluster_state_is_measured() -> None:
         "retention": {"pid": 41},
         "database": "postgresql://postgres@127.0.0.1:5432/x",
     }
-    assert bench.cluster_processes(state) == {
+    assert cluster_processes(state) == {
         "rasa-0": 11,
         "rasa-1": 12,
         "actions-0": 21,
@@ -530,14 +559,32 @@ def test_every_process_of_the_cluster_state_is_measured() -> None:
         "retention": 41,
     }
     with pytest.raises(ValueError):
-        bench.cluster_processes({"url": "http://127.0.0.1:8080"})
+        cluster_processes({"url": "http://127.0.0.1:8080"})
+
+
+def test_the_servers_under_test_get_a_fixed_hash_seed_unless_one_is_set(monkeypatch) -> None:
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    env = server_env({"RASA_CACHE_DIRECTORY": "/tmp/cache"})
+    assert env["PYTHONHASHSEED"] == "0"
+    assert env["RASA_CACHE_DIRECTORY"] == "/tmp/cache"
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"
+    monkeypatch.setenv("PYTHONHASHSEED", "7")
+    assert server_env()["PYTHONHASHSEED"] == "7"
+
+
+def test_the_command_line_is_the_one_make_bench_runs(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    usage = capsys.readouterr().out
+    assert usage.startswith("usage: python -m scripts.bench")
+    assert "--quick" in usage and "--from-json" in usage
 
 
 def test_the_report_can_be_written_again_from_the_raw_numbers(tmp_path) -> None:
     raw = tmp_path / "benchmarks.json"
     raw.write_text(json.dumps(results()))
     out = tmp_path / "docs"
-    assert bench.main(["--from-json", str(raw), "--out", str(out)]) == 0
+    assert main(["--from-json", str(raw), "--out", str(out)]) == 0
     report = (out / "benchmarks.md").read_text()
     assert "`python -m scripts.bench`" in report and "1.60x" in report
     assert (out / "benchmarks.png").exists()
@@ -548,7 +595,7 @@ def test_the_busiest_level_is_explained_by_throughput_from_the_run() -> None:
     data = results()
     data["setups"]["single"]["levels"][2]["throughput_tps"] = 10.0  # stock: 20 turns/s
     data["setups"]["scaled"] = {"levels": [level(1, 180)], "memory": []}
-    found = "\n".join(bench._load_findings(data))
+    found = "\n".join(_load_findings(data))
     assert "stock bot completed 20 turns/s, one instance of this bot 10 turns/s" in found
     assert "about 2.00x the stock bot's processing time, and its p95 is 1.25x" in found
     assert "scaled setup's median turn is +20 ms" in found
@@ -557,4 +604,4 @@ def test_the_busiest_level_is_explained_by_throughput_from_the_run() -> None:
 def test_without_a_stock_run_there_is_nothing_to_explain() -> None:
     data = results()
     del data["setups"]["stock"]
-    assert bench._load_findings(data) == []
+    assert _load_findings(data) == []

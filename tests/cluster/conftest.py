@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.servers import MODEL, ROOT, api_token, free_port
+from scripts.processes import MODEL, ROOT, api_token, free_port
 
 PYTHON = str(Path(sys.executable).parent / "python")
 POSTGRES = ("127.0.0.1", 5432)

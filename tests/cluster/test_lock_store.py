@@ -13,7 +13,6 @@ import logging
 import multiprocessing
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ import redis
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from scripts.processes import free_port
 from stores.lock_store import AtomicRedisLockStore, LockStoreUnavailable
 
 pytestmark = pytest.mark.cluster
@@ -196,9 +196,7 @@ def test_rasa_builds_it_from_the_endpoints_file(prefix: str) -> None:
 
 
 def test_an_unreachable_redis_is_one_clear_logged_error(caplog: pytest.LogCaptureFixture) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     store = AtomicRedisLockStore(url=f"redis://127.0.0.1:{port}/0")
     caplog.set_level(logging.ERROR, logger="stores.lock_store")
 

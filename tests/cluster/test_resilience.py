@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
+from scripts.processes import free_port
 from stores import resilience
 
 DOMAIN = Domain.load("domain.yml")
@@ -31,10 +31,7 @@ resilience.install()
 
 
 def closed_endpoint() -> EndpointConfig:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+    return EndpointConfig(url=f"http://127.0.0.1:{free_port()}/webhook")
 
 
 def tracker(text: str, red_flag_level: str | None, with_analysis: bool = True) -> Any:

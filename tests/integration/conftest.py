@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import Bot, start_bot
+from scripts.processes import Bot, start_bot
 
 Servers = Bot
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import Bot, start_bot
+from scripts.processes import Bot, start_bot
 
 ALLOWED_ORIGIN = "https://chat.example.org"
 

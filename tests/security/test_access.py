@@ -10,8 +10,8 @@ import jwt
 import pytest
 import requests
 
+from scripts.processes import JWT_METHOD, Bot, api_token
 from tests.security.conftest import ALLOWED_ORIGIN
-from tests.servers import JWT_METHOD, Bot, api_token
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.safety_net import MAX_MESSAGE_CHARS
 from channels.rest import MAX_BODY_BYTES
-from tests.servers import Bot
+from scripts.processes import Bot
 
 pytestmark = pytest.mark.integration
 

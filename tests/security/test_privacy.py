@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.servers import Bot
+from scripts.processes import Bot
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import ROOT, Bot, free_port, start_bot, stop
+from scripts.processes import ROOT, Bot, free_port, start_bot, stop
 from tests.slack.slack_api import SlackStandIn
 
 SLACK_BLOCK = "channels.slack.SlackInput:"

@@ -26,7 +26,7 @@ from channels.slack import (
     sources_message,
     split_text,
 )
-from tests.servers import ROOT
+from scripts.processes import ROOT
 from tests.slack.slack_api import BOT_USER, block_actions, form_body, message_event, signed
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.servers import ROOT, Bot, free_port, start_rasa, stop
+from scripts.processes import ROOT, Bot, free_port, start_rasa, stop
 from tests.slack.conftest import PUBLIC_URL, write_credentials
 from tests.slack.slack_api import (
     SlackStandIn,

@@ -1,6 +1,6 @@
 """One running bot with the Telegram channel on, talking to a local stand-in for the Bot API.
 
-The bot is started the way ``make run`` starts it (tests.servers), with a credentials file made
+The bot is started the way ``make run`` starts it (scripts.processes), with a credentials file made
 of the repository's REST and Telegram blocks, so the tests exercise the real configuration.
 """
 
@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from tests.servers import ROOT, Bot, start_bot
+from scripts.processes import ROOT, Bot, start_bot
 from tests.telegram.fake_api import FakeTelegram
 
 TOKEN = "123456789:AAF-test_token_for_the_stand_in"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.safety_net import MAX_MESSAGE_CHARS, SAFETY_LINE
-from tests.servers import ROOT, Bot
+from scripts.processes import ROOT, Bot
 from tests.telegram.conftest import (
     PUBLIC_URL,
     Webhook,

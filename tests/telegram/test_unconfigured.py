@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import BIN, ROOT, base_env, free_port, stop, wait_for
+from scripts.processes import BIN, ROOT, base_env, free_port, stop, wait_for
 from tests.telegram.conftest import TOKEN, credentials_file, message_update
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from scripts import telegram_webhook
-from tests.servers import ROOT
+from scripts.processes import ROOT
 from tests.telegram.fake_api import FakeTelegram
 
 TOKEN = "555666777:AAG-registration_test_token"

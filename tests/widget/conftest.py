@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import ROOT, Bot, start_bot
+from scripts.processes import ROOT, Bot, start_bot
 
 CHROMIUM = os.environ.get("WIDGET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

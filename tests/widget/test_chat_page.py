@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import Bot
+from scripts.processes import Bot
 from tests.widget.conftest import AXE, REPLY_TIMEOUT_MS, Chat, new_chat, screenshot_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.widget]

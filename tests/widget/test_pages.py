@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from bot.knowledge.corpus import load_corpus
-from tests.servers import Bot
+from scripts.processes import Bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.widget]
 

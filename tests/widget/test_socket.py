@@ -18,7 +18,7 @@ import requests
 import socketio
 
 from bot.safety_net import MAX_MESSAGE_CHARS
-from tests.servers import Bot
+from scripts.processes import Bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.widget]
 

@@ -1,9 +1,10 @@
-"""Start and stop the real servers for tests: the action server and Rasa, on free local ports.
+"""Start and stop the bot's real servers: the action server and Rasa, on free local ports.
 
-Every test suite that talks to a running bot (integration, channels, widget, security, cluster)
-starts its processes through these functions, so they all run the bot the way ``make run`` does:
-the action server from ``python -m actions.server`` with a shared token, Rasa with JWT auth on
-its HTTP API.
+Shared by everything that runs the bot as processes: the test suites that talk to a running bot
+(integration, channels, widget, security, cluster), the benchmark (``scripts.bench``) and the
+scaled setup (``scripts.cluster``). They all run the bot the way ``make run`` does: the action
+server from ``python -m actions.server`` with a shared token, Rasa with JWT auth on its HTTP API.
+Also here: a free port, waiting until a server answers, stopping a process, minting an API token.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jwt
 import requests
+
+from scripts.api_token import mint
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "sciatica.tar.gz"
@@ -29,21 +31,28 @@ JWT_METHOD = "HS256"
 
 
 def free_port() -> int:
+    """A local port nothing listens on at the moment (the system picks it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+def healthy(url: str, timeout: float = 3) -> bool:
+    """The URL answers 200 now (a refused or slow connection is False, not an error)."""
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    """Waits until the URL answers 200; an error with the log's end if the process stops first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} did not start:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
+        if healthy(url, timeout=2):
+            return
         time.sleep(0.5)
     raise RuntimeError(f"{url} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
 
@@ -60,8 +69,8 @@ def stop(process: subprocess.Popen | None) -> None:
 
 
 def api_token(secret: str, role: str = "admin", username: str = "tests") -> str:
-    """A JWT for Rasa's HTTP API, the way an operator would mint one."""
-    return jwt.encode({"user": {"username": username, "role": role}}, secret, algorithm=JWT_METHOD)
+    """A JWT for Rasa's HTTP API, the way an operator mints one (``scripts.api_token``)."""
+    return mint(secret, role, username, hours=None)
 
 
 # Channel settings credentials.yml reads; empty means the channel is off (as in `make run`).
