@@ -53,7 +53,7 @@ SPLITS = ("dev", "test")
 DEV_SHARE = 40  # per cent of each category in dev; the rest is the sealed test part
 
 # The module that starts the real servers for the tests. Imported here and nowhere else.
-SERVERS_MODULE = "tests.servers"
+SERVERS_MODULE = "scripts.processes"
 
 CATEGORIES = ("emergency", "back_pain_description", "question", "not_back_pain")
 

@@ -348,7 +348,9 @@ def test_category_shares_are_inclusive_percentages() -> None:
         for row in category_shares(parse_collapsed(RAW_PROFILE), RASA_CATEGORIES)
     }
     assert shares["handling a message (all of it)"] == 95.0
-    assert shares["NLU: SymptomExtractor (bot.routing: spaCy, ConText, red-flag rules)"] == 30.0
+    assert (
+        shares["NLU: SymptomExtractor (bot.understanding: spaCy, ConText, red-flag rules)"] == 30.0
+    )
     assert shares["NLU: DIET classifier (TensorFlow)"] == 50.0
     assert shares["tracker store (SQL)"] == 15.0
     assert shares["dialogue policies (TED, rules, memoization)"] == 0.0

@@ -14,7 +14,8 @@ One run on one machine measures, next to each other:
   cache, so the shared ``models/`` and ``.rasa/`` are untouched) and of the stock bot;
 - resident memory (RSS) of every process after the load, and the CPU each used during it;
 - where the time goes: a py-spy profile of the Rasa and action servers under load and the cost
-  of the bot's own language layer (``bot.routing.route``) per message, measured in-process.
+  of the bot's own language layer (``bot.understanding.understand``) per message, measured
+  in-process.
 
 Results go to docs/benchmarks.md (tables, goals, machine facts, the exact command),
 docs/benchmarks.png (latency percentiles by concurrency) and docs/benchmarks.json (raw numbers).

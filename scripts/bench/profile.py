@@ -2,8 +2,8 @@
 
 ``profile_single`` samples the one-instance Rasa server and action server with py-spy while a
 few extra conversations run, and ``summarise_profile`` sorts the samples into the categories
-below (by the frames on each stack). ``language_layer_cost`` times ``bot.routing.route`` and
-``bot.nlp.analyse`` per message without any server.
+below (by the frames on each stack). ``language_layer_cost`` times
+``bot.understanding.understand`` and ``bot.nlp.analyse`` per message without any server.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from scripts.processes import BIN, ROOT
 # frames matches, so shares do not add up to 100%.
 RASA_CATEGORIES = [
     ("handling a message (all of it)", r"rasa/core/processor\.py"),
-    ("NLU: SymptomExtractor (bot.routing: spaCy, ConText, red-flag rules)", r"symptom_extractor"),
+    (
+        "NLU: SymptomExtractor (bot.understanding: spaCy, ConText, red-flag rules)",
+        r"symptom_extractor|understanding",
+    ),
     ("NLU: DIET classifier (TensorFlow)", r"diet_classifier\.py"),
     ("NLU: tokenizer and featurizers", r"rasa/nlu/(featurizers|tokenizers)/"),
     ("dialogue policies (TED, rules, memoization)", r"rasa/core/policies/"),
@@ -179,12 +182,12 @@ def summarise_profile(path: Path, categories: Sequence[tuple[str, str]]) -> dict
 
 
 def language_layer_cost(messages: Sequence[str], repeats: int = 3) -> dict[str, Any]:
-    """Milliseconds per message of ``bot.routing.route`` (what the NLU component runs) and of
-    ``bot.nlp.analyse`` alone, and how analyse's time splits over the spaCy pipes."""
-    from bot import routing
+    """Milliseconds per message of ``bot.understanding.understand`` (what the NLU component
+    runs) and of ``bot.nlp.analyse`` alone, and how analyse's time splits over the spaCy pipes."""
     from bot.nlp import analyse, build_pipeline, normalise_text
+    from bot.understanding import understand, warm_up
 
-    routing.warm_up()
+    warm_up()
     nlp = build_pipeline()
 
     def per_message(function: Callable[[str], Any]) -> float:
@@ -207,7 +210,7 @@ def language_layer_cost(messages: Sequence[str], repeats: int = 3) -> dict[str, 
     calls = repeats * len(messages)
     return {
         "messages": len(messages),
-        "route_ms": per_message(routing.route),
+        "route_ms": per_message(understand),
         "analyse_ms": per_message(analyse),
         "pipes_ms": {name: round(1000 * s / calls, 3) for name, s in pipes.items()},
     }

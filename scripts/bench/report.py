@@ -263,8 +263,8 @@ def _profile_section(results: dict[str, Any]) -> list[str]:
         pipes = ", ".join(f"{name} {ms:.2f}" for name, ms in cost["pipes_ms"].items())
         lines += [
             f"The bot's own language layer, timed in one process over {cost['messages']} free-text "
-            f"messages of the scripts: `bot.routing.route` (what the NLU component runs per "
-            f"message) {cost['route_ms']:.1f} ms, of which `bot.nlp.analyse` "
+            f"messages of the scripts: `bot.understanding.understand` (what the NLU component "
+            f"runs per message) {cost['route_ms']:.1f} ms, of which `bot.nlp.analyse` "
             f"{cost['analyse_ms']:.1f} ms; by spaCy pipe (ms): {pipes}.",
             "",
         ]
