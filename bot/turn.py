@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from bot import advice, summary
@@ -46,6 +47,7 @@ from bot.understanding import (
     RESUME,
     SMALL_TALK,
     STOP,
+    SUMMARY,
     THANKS,
     WHAT_NOW,
     Understanding,
@@ -199,6 +201,13 @@ def decide(state: State, u: Understanding) -> Turn:
     if _escalate(s, out, u):
         # The advice is the first thing said; then whatever else the message needs.
         _after_escalation_in_turn(s, u, answer, out)
+        return _finish(s, out)
+    if u.has(SUMMARY) and answer is None:
+        out.text(clinician_summary(s))
+        if s.escalated and not s.help_on_way:
+            _reminder(s, out)
+        elif s.phase == SCREENING:
+            _ask(s, out, again=True)
         return _finish(s, out)
     if was_escalated and not s.help_on_way:
         _while_escalated(s, u, answer, raised, out)
@@ -579,6 +588,27 @@ def _confirm(s: State, question_id: str, out: _Out) -> None:
     q = screening.question(question_id)
     s.phase, s.question = CONFIRMING, question_id
     out.text(say("confirm_now", text=q.text), buttons=list(BUTTONS))
+
+
+def clinician_summary(s: State, today: date | None = None) -> str:
+    """What the person told the bot, to show a doctor: no diagnosis, and it says so."""
+    lines = [say("summary.title", date=(today or date.today()).isoformat())]
+    said = summary.summarise(_said(s))
+    lines.append(
+        said.replace("Here's what I understood: ", say("summary.reported") + " ")
+        if said
+        else say("summary.nothing")
+    )
+    for q in screening.questions():
+        value = s.answers.get(q.id)
+        if value in (YES, NO, UNSURE):
+            lines.append(f"- {q.text.split('?')[0]}? {say('summary.' + value)}")
+    if s.level:
+        lines.append(say("summary.level", level=s.level.replace("_", " ")))
+        for flag in s.flags[:5]:
+            lines.append(f"- {flag['reason']}")
+    lines.append(say("summary.footer"))
+    return "\n".join(lines)
 
 
 # --- corrections ------------------------------------------------------------------------------

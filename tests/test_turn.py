@@ -344,3 +344,14 @@ def test_never_the_same_message_three_times_in_a_row(name: str, messages: list[s
 def test_bad_input_gets_a_reply_in_every_state(name: str, text: str) -> None:
     turn = send(_state(name), text)
     assert any(m.get("text", "").strip() for m in turn.messages)
+
+
+def test_a_summary_for_the_doctor_says_what_was_said_and_that_it_is_not_a_diagnosis() -> None:
+    state, _ = talk("my lower back aches and it goes down my left leg, 6/10 for 2 weeks", "no")
+    turn = send(state, "can you give me a summary i can show my doctor?")
+    said = texts(turn)
+    assert "lower back" in said and "left" in said and "2 weeks" in said and "6/10" in said
+    assert "bladder" in said and "no." in said
+    assert "not a diagnosis" in said
+    assert "fever" not in said.split("not a diagnosis")[0]  # not asked yet, so not in it
+    assert screening_question_open(turn)  # and the screening goes on
