@@ -109,9 +109,23 @@ class State:
         known = {f for f in cls.__dataclass_fields__} - {"level"}
         state = cls(**{k: v for k, v in kept.items() if k in known})
         state.level = slots.get("triage_level")
-        ids = list(slots.get("red_flags") or [])
-        by_id = {f["id"]: f for f in state.flags}
-        state.flags = [by_id.get(i) or _flag(i) for i in ids]
+        ids = [i for i in slots.get("red_flags") or [] if isinstance(i, str)]
+        by_id = {f["id"]: f for f in state.flags if isinstance(f, dict) and "id" in f}
+        state.flags = []
+        for flag_id in ids:
+            try:
+                state.flags.append(by_id.get(flag_id) or _flag(flag_id))
+            except KeyError:  # a rule that no longer exists: keep its level, never lower it
+                state.flags.append(
+                    {
+                        "id": flag_id,
+                        "level": state.level or "urgent",
+                        "category": "",
+                        "reason": "",
+                        "source": "",
+                        "subject": None,
+                    }
+                )
         return state
 
     def to_slots(self) -> dict[str, Any]:

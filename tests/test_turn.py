@@ -355,3 +355,13 @@ def test_a_summary_for_the_doctor_says_what_was_said_and_that_it_is_not_a_diagno
     assert "not a diagnosis" in said
     assert "fever" not in said.split("not a diagnosis")[0]  # not asked yet, so not in it
     assert screening_question_open(turn)  # and the screening goes on
+
+
+def test_state_from_slots_survives_unknown_and_missing_values() -> None:
+    state = State.from_slots(
+        {"triage_level": "emergency", "red_flags": ["no_such_rule", 3], "conversation": None}
+    )
+    assert state.level == "emergency"
+    assert state.flag_ids == ["no_such_rule"]
+    turn = send(state, "can I wait till tomorrow?")
+    assert advice_restated(turn, "emergency")
