@@ -5,12 +5,13 @@ class. They are listed in ``PATCHES`` with the reason, installed together by ``i
 and only on the Rasa series they were written for (3.6.x; checked on 3.6.21): on any other
 version ``install()`` raises ``UnsupportedRasaVersion`` and the bot does not start.
 
-1. ``fail_closed_tracker_store``: Rasa wraps every tracker store in ``FailSafeTrackerStore``
-   (``rasa/core/agent.py``, not configurable), which answers from an empty tracker when the store
-   cannot be read and keeps the turn in the replica's memory when it cannot be written. Its two
-   error callbacks now let ``TrackerStoreUnavailable`` through, so the message is refused
-   instead (the channels reply with the apology and, for a red flag, the emergency advice).
-2. ``action_server_fallback``: a custom action whose action server is down raises in
+1. ``fail_closed_tracker_store`` (rasa #3243 added the fallback): Rasa wraps every tracker
+   store in ``FailSafeTrackerStore`` (``rasa/core/agent.py``, not configurable), which answers
+   from an empty tracker when the store cannot be read and keeps the turn in the replica's
+   memory when it cannot be written. Its two error callbacks now let ``TrackerStoreUnavailable``
+   through, so the message is refused instead (the channels reply with the apology and, for a
+   red flag, the emergency advice).
+2. ``action_server_fallback`` (rasa #7630): a custom action whose action server is down raises in
    ``RemoteAction.run`` and Rasa drops it, so the person gets no reply at all; the replacement
    returns the apology and the emergency advice instead (``stores.resilience``).
 3. ``cached_action_reply_schema``: ``RemoteAction._validate_action_result`` checks the constant
@@ -59,6 +60,7 @@ class Patch:
     why: str
     replacement: Callable[[Any], Any]  # Rasa's original -> the function that replaces it
     static: bool = False
+    issue: str = ""  # the Rasa issue behind it, where there is one
 
 
 def _let_outages_through(original: Callable[..., None]) -> Callable[..., None]:
@@ -80,6 +82,7 @@ PATCHES: tuple[Patch, ...] = (
         "on_tracker_store_retrieve_error",
         "a conversation the store cannot read is refused, not answered from an empty tracker",
         _let_outages_through,
+        issue="rasa #3243",
     ),
     Patch(
         "fail_closed_tracker_store",
@@ -87,6 +90,7 @@ PATCHES: tuple[Patch, ...] = (
         "on_tracker_store_error",
         "a turn the store cannot write is refused, not kept in one replica's memory",
         _let_outages_through,
+        issue="rasa #3243",
     ),
     Patch(
         "action_server_fallback",
@@ -94,6 +98,7 @@ PATCHES: tuple[Patch, ...] = (
         "run",
         "an unreachable action server gets the apology and the emergency advice, not silence",
         resilience.with_fallback,
+        issue="rasa #7630",
     ),
     Patch(
         "cached_action_reply_schema",

@@ -80,3 +80,5 @@ def test_each_patch_says_why_and_is_listed_in_the_deployment_guide() -> None:
         assert patch.why and "\n" not in patch.why
         assert f"`{patch.name}`" in guide
         assert f"`{patch.owner.__name__}.{patch.attribute}`" in guide
+        if patch.issue:
+            assert patch.issue.startswith("rasa #") and patch.issue[len("rasa ") :] in guide
