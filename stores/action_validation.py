@@ -6,10 +6,9 @@ validating the reply: about 30 ms of CPU per call on this project's 2-core machi
 makes two or three calls per message. Profiling under load put 42 % of the Rasa server's busy
 time there (docs/benchmarks.md).
 
-``install()`` replaces the method with one that builds the validator once and runs the same
-validation, raising the same error as ``jsonschema.validate`` (its best match) with Rasa's own
-message. It is installed next to the action-server fallback (``stores.resilience``) by the
-project's tracker store, which every Rasa process of this bot loads.
+``validate_action_result`` replaces the method (installed by ``stores.patches``): it builds the
+validator once and runs the same validation, raising the same error as ``jsonschema.validate``
+(its best match) with Rasa's own message.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
-
-_INSTALLED = "_sciatica_cached_schema"
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,13 +41,3 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         )
         raise error
     return True
-
-
-setattr(validate_action_result, _INSTALLED, True)
-
-
-def install() -> None:
-    """Use the cached validator in this process (idempotent)."""
-    if getattr(RemoteAction._validate_action_result, _INSTALLED, False):
-        return
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]

@@ -41,7 +41,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from stores import action_validation, event_lookup, resilience
+from stores import patches
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,9 @@ class AtomicRedisLockStore(LockStore):
     """Rasa's ticket lock in Redis, with every ticket change done atomically by a Lua script."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None, **settings: Any) -> None:
+        # Rasa builds the lock store in every Rasa process of a scaled setup: the patches are
+        # installed here too, for a setup that pairs this lock store with another tracker store.
+        patches.install()
         config: dict[str, Any] = dict(endpoint_config.kwargs) if endpoint_config else {}
         if endpoint_config is not None and endpoint_config.url:
             config.setdefault("url", endpoint_config.url)
@@ -149,12 +152,6 @@ class AtomicRedisLockStore(LockStore):
         self._return = self.red.register_script(_RETURN)
         self._prune = self.red.register_script(_PRUNE)
         super().__init__()
-        # Rasa loads the lock store in every Rasa process of a scaled setup; the action-server
-        # fallback must be in place there too (see stores/resilience.py), and the cached check of
-        # action-server replies (stores/action_validation.py).
-        resilience.install()
-        action_validation.install()
-        event_lookup.install()
 
     def _key(self, conversation_id: str) -> str:
         # The braces are a Redis Cluster hash tag: a lock and its counter live on the same node.

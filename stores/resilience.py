@@ -8,9 +8,9 @@ drop the action's events, so the person gets no reply at all - even to "I can't 
 paper when I wipe".
 
 Rasa 3.6 has no plug-in point for a failed action (no hook in the processor, the action endpoint
-takes no custom class, and the pluggy hooks only see the request before it is sent). So this
-module wraps ``RemoteAction.run`` - the one place every custom action call goes through - and
-documents it here and in docs/deployment.md:
+takes no custom class, and the pluggy hooks only see the request before it is sent). So
+``stores.patches`` wraps ``RemoteAction.run`` - the one place every custom action call goes
+through - with ``with_fallback``:
 
 - when the call fails because the action server is unreachable, answers with an error or times
   out, the wrapped action returns bot messages instead of raising: a short apology and the
@@ -20,17 +20,16 @@ documents it here and in docs/deployment.md:
   detector and ``bot.advice``;
 - this happens once per message: later failures in the same turn raise as before, so Rasa logs
   them as usual and the person does not get the apology twice;
-- a call for a custom slot mapping (``action_assess_message``, run by ``ActionExtractSlots``)
-  is left alone: Rasa keeps only the slots such a call returns, so the apology comes with the
-  next action of the turn instead;
+- a call for a custom slot mapping (``action_assess_message``, run by ``ActionExtractSlots``) is
+  left alone: Rasa keeps only the slots such a call returns, so the apology comes with the next
+  action of the turn instead. The call is recognised from its own arguments: its action is one
+  the domain names as a custom slot mapping;
 - a rejection (``ActionExecutionRejection``, the action server saying "not me") is not a failure
   and passes through untouched;
 - nothing is remembered: the next message calls the action server again, so the bot recovers as
   soon as an action server is back.
 
-``install()`` is idempotent. It is called by the project's tracker and lock stores, which every
-Rasa process of this bot loads from its endpoints file, so the fallback is in place in
-``make run``, the tests and the scaled setup alike.
+The wrapper is installed with every other patch by ``stores.patches.install()``.
 """
 
 from __future__ import annotations
@@ -38,11 +37,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.actions.action import ActionExecutionRejection, ActionExtractSlots, RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.shared.core.constants import ACTION_VALIDATE_SLOT_MAPPINGS
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 # Marks the fallback's messages in the tracker (and so the turn as already apologised for).
 MARKER = "action_server_unavailable"
 ANALYSIS_KEY = "understanding"  # bot.understanding.UNDERSTANDING_KEY
-_INSTALLED = "_sciatica_fallback"
 
 FAILURES = (RasaException, aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -107,23 +107,25 @@ def fallback_events(tracker: DialogueStateTracker) -> list[Event]:
     return as_events(fallback_messages(text, parse_data))
 
 
-def called_for_slot_mapping(depth: int = 6) -> bool:
-    """True when the running action call comes from ``ActionExtractSlots`` (a slot mapping)."""
-    frame = sys._getframe(1)
-    for _ in range(depth):
-        if frame is None:
-            return False
-        if isinstance(frame.f_locals.get("self"), ActionExtractSlots):
-            return True
-        frame = frame.f_back
-    return False
+def called_for_slot_mapping(action_name: str, domain: Domain) -> bool:
+    """True when ``action_name`` is run by ``ActionExtractSlots``: a custom slot mapping's action
+    (named under ``slots: ... mappings:`` in the domain) or the slot-mapping validation."""
+    if action_name == ACTION_VALIDATE_SLOT_MAPPINGS:
+        return True
+    return any(
+        mapping.get("action") == action_name
+        for slot in domain.slots
+        for mapping in slot.mappings
+        if mapping.get("type") == "custom"
+    )
 
 
-def install() -> None:
-    """Wraps ``RemoteAction.run`` with the fallback (once per process)."""
-    if getattr(RemoteAction.run, _INSTALLED, False):
-        return
-    original = RemoteAction.run
+def with_fallback(original: Callable[..., Awaitable[list[Event]]]) -> Callable[..., Any]:
+    """``RemoteAction.run`` answering with the fallback when the action server is down.
+
+    Installed by ``stores.patches``; bound to Rasa 3.6's ``run(output_channel, nlg, tracker,
+    domain)``.
+    """
 
     @functools.wraps(original)
     async def run(
@@ -131,14 +133,14 @@ def install() -> None:
         output_channel: Any,
         nlg: Any,
         tracker: DialogueStateTracker,
-        domain: Any,
+        domain: Domain,
     ) -> list[Event]:
         try:
             return await original(self, output_channel, nlg, tracker, domain)
         except ActionExecutionRejection:
             raise
         except FAILURES as error:
-            if called_for_slot_mapping() or already_apologised(tracker):
+            if called_for_slot_mapping(self.name(), domain) or already_apologised(tracker):
                 raise
             logger.error(
                 "Action server unavailable for %s (%s: %s); replied with the apology and the "
@@ -149,5 +151,4 @@ def install() -> None:
             )
             return fallback_events(tracker)
 
-    setattr(run, _INSTALLED, True)
-    RemoteAction.run = run  # type: ignore[method-assign]
+    return run

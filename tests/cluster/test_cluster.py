@@ -286,22 +286,22 @@ def test_a_postgresql_restart_needs_no_manual_step(cluster: ClusterUnderTest) ->
         assert events_in_database(cluster, who) > 0
     assert "Error happened when trying to" not in cluster.logs_since(marks)
 
-    # While it is down, Rasa answers each message on its own (its fail-safe tracker store keeps
-    # nothing), a red flag still gets the emergency advice, and the log says what failed.
+    # While it is down, the conversation is not carried on from an empty tracker: the message
+    # is refused (503) with the emergency advice for a red flag, and the log says what failed.
     marks = cluster.log_marks()
     cluster.postgres.stop()
     during = sender("outage")
     try:
         down = post(cluster.url, RED_FLAG, during)
-        assert down.status_code == 200
+        assert down.status_code == 503
         assert reply_texts(down.json())[0].startswith("EMERGENCY:")
-        assert "Falling back to use the 'InMemoryTrackerStore'" in cluster.logs_since(marks)
+        assert "Tracker store: the database at" in cluster.logs_since(marks)
     finally:
         cluster.postgres.start()
     after = sender("after")
     assert answered_normally(post(cluster.url, "what is sciatica?", after))
     assert events_in_database(cluster, after) > 0
-    assert events_in_database(cluster, during) == 0  # as documented: not kept
+    assert events_in_database(cluster, during) == 0  # refused, so nothing to keep
 
 
 def test_redis_unreachable_is_a_clear_error_and_a_clear_reply(cluster: ClusterUnderTest) -> None:

@@ -21,13 +21,13 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
 from scripts.processes import free_port
-from stores import resilience
+from stores import patches, resilience
 
 DOMAIN = Domain.load("domain.yml")
 NLG = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
 RED_FLAG = "i cant feel the toilet paper when i wipe"
 
-resilience.install()
+patches.install()
 
 
 def closed_endpoint() -> EndpointConfig:
@@ -99,6 +99,12 @@ def test_the_slot_mapping_call_is_left_to_rasa(caplog: pytest.LogCaptureFixture)
     events = run(ActionExtractSlots(closed_endpoint()), tracker(RED_FLAG, "emergency"))
     assert not [e for e in events if isinstance(e, BotUttered)]
     assert "Action server unavailable" not in caplog.text
+
+
+def test_slot_mapping_calls_are_recognised_from_the_domain() -> None:
+    assert resilience.called_for_slot_mapping("action_assess_message", DOMAIN)
+    assert resilience.called_for_slot_mapping("action_validate_slot_mappings", DOMAIN)
+    assert not resilience.called_for_slot_mapping("action_respond_red_flag", DOMAIN)
 
 
 def serve(
