@@ -95,7 +95,7 @@ EXPECTATION_KEYS = {
 EXERCISED_BY: dict[int, tuple[str, ...]] = {
     1: ("level_at_least",),
     2: ("not_permission_to_wait", "advice"),
-    3: ("level_at_least",),
+    3: ("level_at_least", "advice"),
     4: ("red_flags_unchanged", "red_flags_nonempty"),
     5: ("answers_question",),
     6: ("screening_question", "level_at_most"),
