@@ -284,7 +284,8 @@ PERMISSION_PHRASES = (
 )
 _PERMISSION = re.compile("|".join(f"(?:{p})" for p in PERMISSION_PHRASES), re.IGNORECASE)
 _NEGATION_BEFORE = re.compile(
-    r"(?:\bnot\b|n't|\bnever\b|\bno\b|\bwithout\b|\brather than\b|\binstead of\b)\W+(?:\w+\W+){0,3}$",
+    r"(?:\bnot\b|n't|\bnever\b|\bno\b|\bwithout\b|\brather than\b|\binstead of\b)"
+    r"\W+(?:\w+\W+){0,3}$",
     re.IGNORECASE,
 )
 
@@ -405,8 +406,9 @@ def check_turn(
         expect["screening_question"]
     ):
         failures.append(
-            "no screening question open" if expect["screening_question"] else "a screening "
-            "question is still open"
+            "no screening question open"
+            if expect["screening_question"]
+            else "a screening question is still open"
         )
     if "mentions_any" in expect and not any(w.lower() in bot_text for w in expect["mentions_any"]):
         failures.append(f"mentions none of {expect['mentions_any']}")
@@ -490,7 +492,9 @@ def play(
             messages = say(sender, message)
             after = slots(sender)
         except Exception as error:  # a server error fails the turn, not the whole run
-            failures.append({"turn": n, "invariants": conversation.invariants, "why": [repr(error)]})
+            failures.append(
+                {"turn": n, "invariants": conversation.invariants, "why": [repr(error)]}
+            )
             transcript.append({"user": message, "bot": [], "error": repr(error)})
             break
         problems += check_turn(turn.expect, messages, before, after)
@@ -541,9 +545,7 @@ def summarise(outcomes: list[dict[str, Any]], seconds: float = 0.0) -> dict[str,
             failed = [o for o in members if o["loop"]]
         else:
             members = [o for o in outcomes if invariant in o["invariants"]]
-            failed = [
-                o for o in members if any(f["turn"] is not None for f in o["failures"])
-            ]
+            failed = [o for o in members if any(f["turn"] is not None for f in o["failures"])]
         per_invariant[invariant] = {
             "title": title,
             "conversations": len(members),
