@@ -688,6 +688,18 @@ def servers_module() -> Any:
     raise SystemExit("no module with start_bot() found to start the servers")
 
 
+def _allow_slow_start(module: Any, timeout: float) -> None:
+    """Gives the servers ``timeout`` seconds to start, whatever the helpers' default is."""
+    wait_for = getattr(module, "wait_for", None)
+    if wait_for is None:
+        return
+
+    def patient(url: str, process: Any, log: Path, *args: Any, **kwargs: Any) -> None:
+        wait_for(url, process, log, timeout=timeout)
+
+    module.wait_for = patient
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running bot (default: start the servers)")
@@ -696,6 +708,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the full results here")
     parser.add_argument("--verbose", action="store_true", help="show the failing turns")
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=900,
+        help="seconds each server may take to start (a busy machine needs more than 300)",
+    )
     args = parser.parse_args(argv)
     chosen = load_conversations()
     if args.only:
@@ -706,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
         module = servers_module()
+        _allow_slow_start(module, args.startup_timeout)
         with tempfile.TemporaryDirectory(prefix="eval-conversations-") as workdir:
             bot = module.start_bot(Path(workdir))
             try:
