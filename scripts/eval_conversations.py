@@ -246,7 +246,7 @@ Messages = list[dict[str, Any]]
 _NOW = r"(?:\bnow\b|immediately|right away|straight away|at once|without delay|this minute)"
 _EMERGENCY_PLACE = re.compile(
     r"\b(?:999|911|112|000)\b|emergency (?:number|department|services|room|line)"
-    r"|\ba ?& ?e\b|\ber\b|ambulance|accident and emergency",
+    r"|\ba ?& ?e\b|\ber\b|ambulance|accident and emergency|hospital",
     re.IGNORECASE,
 )
 _URGENT_PLACE = re.compile(

@@ -208,6 +208,7 @@ def test_red_flags_unchanged() -> None:
     [
         ("emergency", [EMERGENCY], [URGENT, MENU, {"text": "Call 999 if it gets worse."}]),
         ("emergency", [{"text": "Go to the emergency department straight away."}], [CRISIS]),
+        ("emergency", [{"text": "That needs checking in hospital now."}], [{"text": "Hospital"}]),
         ("urgent", [URGENT], [MENU, {"text": "See your GP if it doesn't settle."}]),
         ("urgent", [EMERGENCY], [{"text": "Book a physio appointment."}]),
         ("crisis", [CRISIS], [EMERGENCY, MENU]),
