@@ -551,10 +551,13 @@ def summarise(outcomes: list[dict[str, Any]], seconds: float = 0.0) -> dict[str,
             "conversations": len(members),
             "passed": len(members) - len(failed),
             "rate": (len(members) - len(failed)) / len(members) if members else None,
+            # Invariant 8 is about the whole conversation, not a turn.
             "failing": [
                 {
                     "id": o["id"],
-                    "turns": [f["turn"] for f in o["failures"] if f["turn"] is not None],
+                    "turns": []
+                    if invariant == 8
+                    else [f["turn"] for f in o["failures"] if f["turn"] is not None],
                 }
                 for o in failed
             ],

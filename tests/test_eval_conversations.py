@@ -345,4 +345,7 @@ def test_a_missing_button_fails_the_turn() -> None:
     outcome = ec.play(conversation, bot.say, bot.slots)
     assert outcome["failures"][0]["turn"] == 2
     assert outcome["loop"], "the menu three times in a row is a loop"
-    assert ec.summarise([outcome])["invariants"][8]["passed"] == 0
+    results = ec.summarise([outcome])
+    assert results["invariants"][8]["passed"] == 0
+    assert results["invariants"][8]["failing"] == [{"id": "x-01", "turns": []}]
+    assert "x-01: loop" in ec.render_markdown(results)
