@@ -663,32 +663,10 @@ def render_failures(results: dict[str, Any], transcripts: bool = False) -> str:
 
 # --- starting the servers ---------------------------------------------------------------------
 
-# The process helpers the tests use to start the bot; the module has moved before, so it is
-# found here, in one place.
-SERVER_MODULES = ("tests.servers", "scripts.servers", "tools.servers", "bot.servers", "servers")
-
 
 def servers_module() -> Any:
-    for name in SERVER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, "start_bot"):
-            return module
-    for path in sorted(ROOT.glob("**/*.py")):
-        if ".venv" in path.parts or "node_modules" in path.parts:
-            continue
-        try:
-            if "def start_bot(" not in path.read_text(encoding="utf-8"):
-                continue
-        except OSError:
-            continue
-        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-        module = importlib.import_module(name)
-        if hasattr(module, "start_bot"):
-            return module
-    raise SystemExit("no module with start_bot() found to start the servers")
+    """The process helpers the tests use to start the bot."""
+    return importlib.import_module("scripts.processes")
 
 
 def _allow_slow_start(module: Any, timeout: float) -> None:
