@@ -367,3 +367,40 @@ def test_a_filler_word_inside_a_red_flag_phrase_still_escalates(text: str) -> No
 )
 def test_filler_words_do_not_make_a_red_flag_of_ordinary_words(text: str) -> None:
     assert assess(analyse(text)).level is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the arches of my feet hurt when I wear heels",
+        "muscle pain in both legs after football",
+        "my feet ache",
+        "sore legs after a run",
+        "my calves are killing me after leg day",
+        "I can't work good I have a pain in my knee",
+        "I can't do anything, the pain in my leg is too much",
+    ],
+)
+def test_plurals_and_aching_muscles_are_not_both_legs(text: str) -> None:
+    assessment = assess(analyse(text))
+    assert assessment.level is None, (text, assessment.ids)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "numbness in both legs after football",
+        "my legs are tingling",
+        "pins and needles in both feet",
+        "weakness in both legs",
+        "shooting pain down both legs",
+        "burning pain down the back of my legs",
+        "electric shocks in both my thighs",
+        "pain radiating down my legs",
+        "pain in both legs",
+    ],
+)
+def test_nerve_symptoms_in_both_legs_are_still_urgent(text: str) -> None:
+    assessment = assess(analyse(text))
+    assert "bilateral_symptoms" in assessment.ids, (text, assessment.ids)
+    assert level_rank(assessment.level) >= level_rank("urgent")
