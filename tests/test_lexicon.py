@@ -43,6 +43,11 @@ SHARED_CONCEPTS = {
         "major_trauma", "minor_trauma", "osteoporosis", "steroid_use", "chest_pain",
         "breathlessness", "stroke_face", "stroke_arm", "stroke_speech", "suicidal_thoughts",
         "self_harm",
+        # general emergencies and illness the bot cannot assess (general_emergencies.yml)
+        "sudden_confusion", "jaundice", "severe_abdominal_pain", "rigid_abdomen", "flank_pain",
+        "abdominal_pain", "vomiting", "vomiting_blood", "coughing_blood", "bloody_diarrhoea",
+        "floppy", "stiff_neck", "nonblanching_rash", "seizure", "anaphylaxis",
+        "allergic_reaction", "heavy_bleeding", "lockjaw", "sepsis", "infection",
     },
 }  # fmt: skip
 

@@ -1,9 +1,10 @@
 """The red-flag engine: which findings in a message mean the person must be seen urgently.
 
-The rules are data (``data/triage/red_flags.yml``, reviewable by a clinician); this module only
-knows how to read and apply them. It looks at the findings of the language layer (concept and
-context of each) and at the wording of the message, never at a predicted intent, so a red flag
-is found whatever the message was classified as.
+The rules are data, reviewable by a clinician: ``data/triage/red_flags.yml`` (sciatica's own red
+flags) and ``data/triage/general_emergencies.yml`` (emergencies whatever their cause, and illness
+the bot cannot assess). This module only knows how to read and apply them. It looks at the
+findings of the language layer (concept and context of each) and at the wording of the message,
+never at a predicted intent, so a red flag is found whatever the message was classified as.
 
 Two passes are made over every message:
 
@@ -48,6 +49,10 @@ from bot.findings import (
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 RULES_FILE = DATA_DIR / "triage" / "red_flags.yml"
+GENERAL_RULES_FILE = DATA_DIR / "triage" / "general_emergencies.yml"
+# Read in this order, as one rule set: a later file may use the cues of an earlier one, and a
+# rule id is unique across all of them.
+RULE_FILES: tuple[Path, ...] = (RULES_FILE, GENERAL_RULES_FILE)
 ADVICE_FILE = DATA_DIR / "triage" / "advice.yml"
 SIGNS_FILE = DATA_DIR / "lexicon" / "clinical_signs.yml"
 
@@ -460,7 +465,8 @@ class RuleSet:
 
 
 def _fail(message: str) -> RulesError:
-    return RulesError(f"{RULES_FILE.name}: {message}")
+    # parse_rules puts the file's name in front
+    return RulesError(message)
 
 
 def _names(value: Any, what: str) -> tuple[str, ...]:
@@ -554,22 +560,41 @@ def _sign_concepts(condition: Condition | None) -> set[str]:
     return set()
 
 
-def parse_rules(data: Any, known_signs: set[str] | None = None) -> RuleSet:
-    """Check and read the content of the rules file."""
+def parse_rules(
+    data: Any,
+    known_signs: set[str] | None = None,
+    *,
+    name: str = RULES_FILE.name,
+    shared: RuleSet | None = None,
+) -> RuleSet:
+    """Check and read the content of one rules file; every error names the file.
+
+    ``shared`` is what the files read before this one hold: their cues may be used here, and
+    neither a cue name nor a rule id may be used again.
+    """
+    try:
+        return _parse_rules(data, known_signs, shared or RuleSet((), {}))
+    except RulesError as error:
+        raise RulesError(f"{name}: {error}") from None
+
+
+def _parse_rules(data: Any, known_signs: set[str] | None, shared: RuleSet) -> RuleSet:
     # Not called "rules": Rasa reads any YAML file under data/ with a top-level "rules" key as
     # dialogue rules.
     if not isinstance(data, dict) or not isinstance(data.get("red_flag_rules"), list):
         raise _fail("must hold 'cues' and a list of 'red_flag_rules'")
-    cues: dict[str, Cue] = {}
+    cues: dict[str, Cue] = dict(shared.cues)
     for name, patterns in (data.get("cues") or {}).items():
+        if name in shared.cues:
+            raise _fail(f"cue {name!r} is already defined in an earlier rules file")
         if not isinstance(patterns, list) or not patterns:
             raise _fail(f"cue {name!r} must be a list of regular expressions")
         try:
             compiled = tuple(re.compile(p, re.IGNORECASE) for p in patterns)
-        except re.error as error:
+        except (re.error, TypeError) as error:
             raise _fail(f"cue {name!r} has an invalid expression: {error}") from None
         cues[name] = Cue(name, compiled)
-    rules: list[Rule] = []
+    rules: list[Rule] = list(shared.rules)
     for entry in data["red_flag_rules"]:
         if not isinstance(entry, dict):
             raise _fail(f"a rule must be a mapping, not {entry!r}")
@@ -607,12 +632,21 @@ def parse_rules(data: Any, known_signs: set[str] | None = None) -> RuleSet:
     return RuleSet(tuple(rules), cues)
 
 
-@lru_cache(maxsize=1)
-def load_rules(path: Path = RULES_FILE, signs_path: Path = SIGNS_FILE) -> RuleSet:
-    """Read the rules once; a mistake in the file stops the bot at start-up."""
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return parse_rules(data, _known_signs(signs_path))
+@lru_cache(maxsize=4)
+def load_rules(
+    paths: Path | tuple[Path, ...] = RULE_FILES, signs_path: Path = SIGNS_FILE
+) -> RuleSet:
+    """Read every rules file once, as one rule set; a mistake stops the bot at start-up."""
+    known_signs = _known_signs(signs_path)
+    rule_set = RuleSet((), {})
+    for path in (paths,) if isinstance(paths, Path) else paths:
+        with path.open(encoding="utf-8") as handle:
+            try:
+                data = yaml.safe_load(handle)
+            except yaml.YAMLError as error:
+                raise RulesError(f"{path.name}: not valid YAML: {error}") from None
+        rule_set = parse_rules(data, known_signs, name=path.name, shared=rule_set)
+    return rule_set
 
 
 def rules() -> tuple[Rule, ...]:
