@@ -28,9 +28,6 @@ def level_advice(level: str) -> dict[str, str]:
 
 
 _SEED = re.compile(r"\bseeds? (\d{3})\b")
-# The project's internal safety reference; people are shown the guidelines and documents it
-# summarises instead (the full source stays in the message payload).
-_INTERNAL = "CLINICAL.md"
 
 
 def _document_title(match: re.Match[str]) -> str:
@@ -41,12 +38,10 @@ def _document_title(match: re.Match[str]) -> str:
 def short_source(source: str, limit: int = 2) -> str:
     """The first parts of a source line, as a person should read them.
 
-    Seed numbers become the document's title and the internal reference is left out when the
-    source names anything else.
+    Seed numbers become the document's title; guidelines are named with their address.
     """
     parts = [p.strip() for p in " ".join(source.split()).split(";") if p.strip()]
-    public = [p for p in parts if not p.startswith(_INTERNAL)] or parts
-    return "; ".join(_SEED.sub(_document_title, p) for p in public[:limit])
+    return "; ".join(_SEED.sub(_document_title, p) for p in parts[:limit])
 
 
 def _payload(level: str, flags: list[dict[str, str]]) -> dict[str, Any]:
