@@ -334,7 +334,8 @@ def _reminder(s: State, out: _Out) -> None:
 
 def _after_escalation_in_turn(s: State, u: Understanding, answer: str | None, out: _Out) -> None:
     if s.level in IMMEDIATE:
-        if s.phase == SCREENING:
+        was_screening = s.phase == SCREENING
+        if was_screening:
             for qid in QUESTION_IDS:
                 s.answers.setdefault(qid, NOT_ASKED)
             if answer is not None and s.question:
@@ -342,7 +343,8 @@ def _after_escalation_in_turn(s: State, u: Understanding, answer: str | None, ou
         s.phase, s.question = IDLE, None
         if u.has(QUESTION) and u.topic and answer is None and not u.red_flags:
             _answer_question(s, u, out)
-        out.text(say("stopped_for_help"))
+        if was_screening:
+            out.text(say("stopped_for_help"))
         return
     # Urgent: the screening goes on (or starts), because a sign that makes it an emergency may
     # not have been mentioned yet; not for an illness outside sciatica.

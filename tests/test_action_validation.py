@@ -18,7 +18,7 @@ BAD = [{"events": "not a list"}, {"events": [{"event": 42}]}, {"responses": "nop
 @pytest.fixture
 def action() -> RemoteAction:
     patches.install()
-    return RemoteAction("action_assess_message", None)
+    return RemoteAction("action_turn", None)
 
 
 def test_a_valid_reply_passes(action: RemoteAction) -> None:

@@ -53,7 +53,7 @@ def test_an_earlier_confirmation_does_not_delete_later_turns(tmp_path: Path) -> 
         UserUttered("hi", {"name": "greet"}),
         SlotSet("forget_confirmed", True),
         UserUttered("what is sciatica", {"name": "ask_what_is_sciatica"}),
-        ActionExecuted("action_answer_question"),
+        ActionExecuted("action_turn"),
     ]
     asyncio.run(db.save(tracker("carol", *events)))
     kept = asyncio.run(db.retrieve("carol"))

@@ -55,7 +55,7 @@ def texts(events: list[Any]) -> list[str]:
 
 def test_a_red_flag_gets_the_emergency_advice_when_the_action_server_is_down() -> None:
     events = run(
-        RemoteAction("action_respond_red_flag", closed_endpoint()),
+        RemoteAction("action_turn", closed_endpoint()),
         tracker(RED_FLAG, "emergency"),
     )
     said = texts(events)
@@ -68,7 +68,7 @@ def test_a_red_flag_gets_the_emergency_advice_when_the_action_server_is_down() -
 
 def test_without_a_red_flag_the_person_gets_an_apology_and_the_emergency_signs() -> None:
     events = run(
-        RemoteAction("action_answer_question", closed_endpoint()),
+        RemoteAction("action_turn", closed_endpoint()),
         tracker("what is sciatica?", None),
     )
     said = texts(events)
@@ -79,7 +79,7 @@ def test_without_a_red_flag_the_person_gets_an_apology_and_the_emergency_signs()
 
 def test_a_message_the_nlu_did_not_analyse_is_checked_by_the_detector() -> None:
     events = run(
-        RemoteAction("action_respond_red_flag", closed_endpoint()),
+        RemoteAction("action_turn", closed_endpoint()),
         tracker(RED_FLAG, None, with_analysis=False),
     )
     assert texts(events)[0].startswith("EMERGENCY:")
@@ -102,9 +102,22 @@ def test_the_slot_mapping_call_is_left_to_rasa(caplog: pytest.LogCaptureFixture)
 
 
 def test_slot_mapping_calls_are_recognised_from_the_domain() -> None:
-    assert resilience.called_for_slot_mapping("action_assess_message", DOMAIN)
+    with_mapping = Domain.from_dict(
+        {
+            "actions": ["action_fill_slot", "action_turn"],
+            "slots": {
+                "filled": {
+                    "type": "text",
+                    "mappings": [{"type": "custom", "action": "action_fill_slot"}],
+                }
+            },
+        }
+    )
+    assert resilience.called_for_slot_mapping("action_fill_slot", with_mapping)
     assert resilience.called_for_slot_mapping("action_validate_slot_mappings", DOMAIN)
-    assert not resilience.called_for_slot_mapping("action_respond_red_flag", DOMAIN)
+    # The project's own turn action is never a slot mapping: its failure gets the fallback.
+    assert not resilience.called_for_slot_mapping("action_turn", DOMAIN)
+    assert not resilience.called_for_slot_mapping("action_turn", with_mapping)
 
 
 def serve(
@@ -151,7 +164,7 @@ def test_the_bot_answers_normally_as_soon_as_the_action_server_is_back() -> None
         return web.json_response({"events": [], "responses": [{"text": "Sciatica is ..."}]})
 
     async def scenario(endpoint: EndpointConfig) -> tuple[list[str], list[str]]:
-        action = RemoteAction("action_answer_question", endpoint)
+        action = RemoteAction("action_turn", endpoint)
         down = await action.run(
             CollectingOutputChannel(), NLG, tracker("what is sciatica?", None), DOMAIN
         )
