@@ -88,7 +88,9 @@ echo "Starting the bot on http://localhost:$RASA_PORT"
 rasa_pid=$!
 pids+=("$rasa_pid")
 
-for _ in $(seq 1 240); do
+# Loading the model takes a minute on a quiet machine and much longer on a busy one: wait for as
+# long as the Rasa server is alive.
+while true; do
   if curl -fsS "http://localhost:$RASA_PORT/" >/dev/null 2>&1; then
     # The log shows how to mint an API token, never a token: logs get copied and shared.
     cat <<MSG

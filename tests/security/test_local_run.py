@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 RUN_SH = ROOT / "scripts" / "run.sh"
 # A JWT (three base64url parts, the first one a JSON header) or a long hex secret.
 TOKEN_LIKE = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*|\b[0-9a-f]{40,}\b")
-START_TIMEOUT = 600
+START_TIMEOUT = 900
 
 
 @dataclass
@@ -37,6 +37,10 @@ class Started:
     secrets: dict[str, str]
     ports: dict[str, int]
     output: list[str] = field(default_factory=list)
+    terminal: int = -1  # our side of the pseudo-terminal, when run.sh has one
+
+    def type_line(self, line: str) -> None:
+        os.write(self.terminal, line.encode() + b"\r")
 
     def text(self) -> str:
         return "".join(self.output)
@@ -80,7 +84,7 @@ def start_run_sh(*args: str, terminal: bool = False) -> Started:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    started = Started(process, chosen, ports)
+    started = Started(process, chosen, ports, terminal=controller)
 
     def collect() -> None:
         while True:
@@ -191,5 +195,10 @@ def test_make_shell_listens_on_loopback_only() -> None:
                 assert probe.connect_ex((address, port)) != 0, address
         with socket.create_connection(("127.0.0.1", port), timeout=3):
             pass
+        # ...and the terminal chat still reaches it (it talks to http://localhost:<port>).
+        shell.wait_for(lambda: "Your input" in shell.text(), "the prompt")
+        shell.type_line("what is sciatica?")
+        shell.wait_for(lambda: "sciatic nerve" in shell.text().lower(), "an answer")
+        assert "Traceback" not in shell.text()
     finally:
         shell.stop()
