@@ -8,16 +8,29 @@ problem, without the dialogue, the tracker or the action server.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from bot import advice
 from bot.nlp import analyse
-from bot.triage.engine import assess
+from bot.triage.engine import Assessment, assess
 
 # Longer messages are not processed (the reply says so); Rasa's NLU is not meant for essays and
-# a 1 MB message would tie up a worker. The detector still reads up to ANALYSE_CHARS of it.
+# a 1 MB message would tie up a worker. The red-flag detector still reads the whole of such a
+# message, up to ANALYSE_CHARS (the REST channel's 64 KB body limit; the chat socket takes no
+# larger packets), in windows of whole sentences (see ``windows``).
 MAX_MESSAGE_CHARS = 2000
-ANALYSE_CHARS = 20_000
+ANALYSE_CHARS = 64 * 1024
+# Each window is analysed on its own: small enough for the language layer (which reads at most
+# 5,000 characters), large enough that a sentence and the one before it fit together.
+WINDOW_CHARS = 2000
+# Consecutive windows share this much text: the sentences at the end of one window start the
+# next, and a sentence longer than a window is cut into pieces that share this many characters,
+# so a red-flag phrase (the longest is well under 100 characters) is always whole in one window.
+OVERLAP_CHARS = 300
+
+_SENTENCE_END = re.compile(r"[.!?;\n]+\s*")
 
 SAFETY_LINE = (
     "If you have new trouble passing urine or controlling your bladder or bowels, numbness "
@@ -27,11 +40,65 @@ SAFETY_LINE = (
 )
 
 
+def _cut_back(text: str, low: int, high: int) -> int:
+    """Where a window ending at most at ``high`` should end: after the last sentence that ends
+    past ``low``, else at the last space, else at ``high``."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, low, high)]
+    if ends:
+        return ends[-1]
+    space = text.rfind(" ", low, high)
+    return space if space != -1 else high
+
+
+def _resume(text: str, low: int, high: int) -> int:
+    """Where the next window starts: the first sentence that starts in [low, high], else the
+    word at ``high`` (so at least ``end - high`` characters are read twice)."""
+    for mark in _SENTENCE_END.finditer(text, low, high):
+        if mark.end() <= high:
+            return mark.end()
+    space = text.rfind(" ", low, high)
+    return space + 1 if space != -1 else high
+
+
+def windows(
+    text: str, size: int = WINDOW_CHARS, overlap: int = OVERLAP_CHARS
+) -> Iterator[tuple[int, str]]:
+    """The text in windows of at most ``size`` characters, each with its offset.
+
+    Windows end after a sentence where one ends in their last quarter, else at a space, and the
+    next window starts at least ``overlap`` characters before that end (at a sentence start
+    where one is near), so any stretch of up to ``overlap`` characters is whole in some window:
+    a red flag is found wherever the windows are cut. Windows advance by at least
+    ``size * 3/4 - 2 * overlap`` characters, so the work is linear in the length of the text.
+    """
+    start = 0
+    while True:
+        end = min(start + size, len(text))
+        if end < len(text):
+            end = _cut_back(text, start + size * 3 // 4, end)
+        yield start, text[start:end]
+        if end >= len(text):
+            return
+        start = _resume(text, end - 2 * overlap, end - overlap)
+
+
+def assess_long(text: str) -> Assessment:
+    """The red flags anywhere in ``text`` (up to ANALYSE_CHARS), window by window."""
+    merged = Assessment(None)
+    seen: set[str] = set()
+    for _offset, window in windows(text[:ANALYSE_CHARS]):
+        if window in seen:  # repeated padding is read once
+            continue
+        seen.add(window)
+        merged = merged.merged(assess(analyse(window)))
+    return merged
+
+
 def red_flag_messages(text: Any) -> list[dict[str, Any]]:
-    """The escalation for a red flag in ``text`` (urgent or higher), or nothing."""
+    """The escalation for a red flag anywhere in ``text`` (urgent or higher), or nothing."""
     if not isinstance(text, str) or not text.strip():
         return []
-    assessment = assess(analyse(text[:ANALYSE_CHARS]))
+    assessment = assess_long(text)
     if assessment.level not in {"urgent", "crisis", "emergency"}:
         return []
     flags = [

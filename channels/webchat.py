@@ -18,7 +18,8 @@ On top of that, for a health service:
   a page can continue only a web session it was given and never address another channel's
   conversation;
 - a message over ``MAX_MESSAGE_CHARS`` gets a short reply (and the emergency advice if it holds a
-  red flag) instead of going through the NLU pipeline;
+  red flag anywhere in it) instead of going through the NLU pipeline; packets over
+  ``MAX_PACKET_BYTES`` are refused by the socket server itself;
 - when handling a message fails, the person gets the apology and the emergency advice;
 - after "forget me" is confirmed, the page is told (``{"type": "forgotten"}``) so it can drop
   its copy of the conversation, and the socket gets a new session id.
@@ -59,6 +60,10 @@ WEB_DIR = ROOT / "web"
 # input has the same maxlength).
 MAX_MESSAGE_CHARS = safety_net.MAX_MESSAGE_CHARS
 MAX_METADATA_BYTES = 8 * 1024
+# The largest socket.io packet the server takes (python-engineio's default is 1 MB), as the REST
+# channel's body limit: an over-long message is still read whole for red flags (the safety net
+# reads up to 64 KB), and nothing larger is parsed.
+MAX_PACKET_BYTES = 64 * 1024
 
 ORIGINS_VARIABLE = "BOT_ALLOWED_ORIGINS"
 PUBLIC_URL_VARIABLE = "BOT_PUBLIC_URL"
@@ -407,7 +412,11 @@ class WebChatInput(SocketIOInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> WebChatBlueprint:
         policy = OriginPolicy.from_env()
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=policy)
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=policy,
+            max_http_buffer_size=MAX_PACKET_BYTES,
+        )
         self.sio = sio
         webhook = WebChatBlueprint(sio, self.socketio_path, page_blueprint(), "webchat_webhook")
         namespace = self.namespace

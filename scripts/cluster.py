@@ -356,13 +356,15 @@ def command(proc: Proc, settings: Settings, env: Mapping[str, str]) -> list[str]
     if proc.name.startswith("actions"):
         return [str(BIN / "python"), "-m", "actions.server", "--port", str(proc.port)]
     if proc.name.startswith("rasa"):
+        # `rasa run` taking the JWT secret from RASA_JWT_SECRET (in child_env), so it is never on
+        # a command line: every user of the machine can read those.
         return [
-            str(BIN / "rasa"), "run", "--enable-api",
+            str(BIN / "python"), "-m", "scripts.rasa_server", "run", "--enable-api",
             "--interface", "127.0.0.1", "--port", str(proc.port),
             "--model", str(settings.model),
             "--endpoints", str(settings.dir / "endpoints.yml"),
             "--credentials", str(settings.credentials),
-            "--jwt-secret", env["RASA_JWT_SECRET"], "--jwt-method", "HS256",
+            "--jwt-method", "HS256",
             "--cors", *settings.origins,
         ]  # fmt: skip
     if proc.name == "nginx":

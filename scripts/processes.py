@@ -145,7 +145,9 @@ def start_rasa(
     log = workdir / f"rasa-{port}.log"
     process = subprocess.Popen(
         [
-            str(BIN / "rasa"),
+            str(BIN / "python"),
+            "-m",
+            "scripts.rasa_server",  # `rasa` taking the JWT secret from RASA_JWT_SECRET
             "run",
             "--enable-api",
             "--interface",
@@ -158,8 +160,6 @@ def start_rasa(
             str(endpoints),
             "--credentials",
             str(credentials or ROOT / "credentials.yml"),
-            "--jwt-secret",
-            jwt_secret,
             "--jwt-method",
             JWT_METHOD,
             *extra_args,
@@ -167,7 +167,9 @@ def start_rasa(
         cwd=ROOT,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        env=base_env({"ACTION_SERVER_TOKEN": action_token, **(env or {})}),
+        env=base_env(
+            {"ACTION_SERVER_TOKEN": action_token, "RASA_JWT_SECRET": jwt_secret, **(env or {})}
+        ),
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/", process, log)

@@ -68,8 +68,10 @@ else
 fi
 
 if [ "${1:-}" = "--shell" ]; then
-  # Its own port, so it works next to a running `make run`.
-  "$BIN/rasa" shell --endpoints endpoints.yml --port "${SHELL_PORT:-5006}"
+  # Its own port, so it works next to a running `make run`. `rasa shell` serves the terminal
+  # chat through an unauthenticated REST webhook and, like `rasa run`, listens on every
+  # interface unless told otherwise: loopback only.
+  "$BIN/rasa" shell --endpoints endpoints.yml --interface 127.0.0.1 --port "${SHELL_PORT:-5006}"
   exit 0
 fi
 
@@ -78,23 +80,27 @@ fi
 pids+=($!)
 
 echo "Starting the bot on http://localhost:$RASA_PORT"
-"$BIN/rasa" run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
-  --jwt-secret "$RASA_JWT_SECRET" --jwt-method HS256 --cors "${cors_origins[@]}" \
+# scripts.rasa_server is `rasa` that takes the JWT secret from RASA_JWT_SECRET, so the secret
+# is never on a command line (which every user of the machine can read in `ps`).
+"$BIN/python" -m scripts.rasa_server run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
+  --jwt-method HS256 --cors "${cors_origins[@]}" \
   --endpoints endpoints.yml --credentials credentials.yml &
 rasa_pid=$!
 pids+=("$rasa_pid")
 
-for _ in $(seq 1 240); do
+# Loading the model takes a minute on a quiet machine and much longer on a busy one: wait for as
+# long as the Rasa server is alive.
+while true; do
   if curl -fsS "http://localhost:$RASA_PORT/" >/dev/null 2>&1; then
-    token="$("$BIN/python" -m scripts.api_token --role admin)"
+    # The log shows how to mint an API token, never a token: logs get copied and shared.
     cat <<MSG
 
 The bot is ready.
   Chat in the browser:  http://localhost:$RASA_PORT/chat/
   REST:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"hi"}'
   Chat in the terminal: make shell (in another window)
-  HTTP API (JWT, admin role, this machine's secret):
-          curl -s -H "Authorization: Bearer $token" localhost:$RASA_PORT/status
+  HTTP API (JWT; \`make api-token\` mints an admin token from this machine's secret):
+          curl -s -H "Authorization: Bearer \$(make -s api-token)" localhost:$RASA_PORT/status
 Press Ctrl-C to stop.
 MSG
     break

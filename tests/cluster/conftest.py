@@ -102,8 +102,9 @@ class ClusterUnderTest:
         return {"Authorization": f"Bearer {api_token(self.env['RASA_JWT_SECRET'])}"}
 
     def tracker(self, sender: str) -> dict[str, Any]:
+        # The HTTP API is not behind nginx: ask a replica (any one reads the shared store).
         response = requests.get(
-            f"{self.url}/conversations/{sender}/tracker", headers=self.auth(), timeout=60
+            f"{self.replica_url(0)}/conversations/{sender}/tracker", headers=self.auth(), timeout=60
         )
         assert response.status_code == 200, response.text
         return response.json()

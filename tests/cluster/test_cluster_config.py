@@ -13,6 +13,7 @@ import yaml
 
 from scripts import cluster
 from scripts.cluster import ClusterError, Settings, settings_from_env
+from scripts.rasa_server import rasa_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 HELM = ROOT / "deploy" / "helm"
@@ -119,6 +120,24 @@ def test_secrets_come_from_the_environment_then_the_local_file(tmp_path: Path) -
     cluster.load_secrets(again, secrets_file)
     assert again["ACTION_SERVER_TOKEN"] == generated  # `make run` and the cluster agree
     assert "from-env" not in secrets_file.read_text()
+
+
+def test_replicas_get_their_secrets_by_environment_never_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    s = settings(tmp_path, TRACKER_DB_URL="postgresql://bot:db-secret@127.0.0.1:5432/sciatica")
+    env = {"RASA_JWT_SECRET": "jwt-" + "a" * 60, "ACTION_SERVER_TOKEN": "act-" + "b" * 60}
+    for name in ("rasa-0", "actions-0", "retention", "nginx"):
+        argv = cluster.command(cluster.Proc(name, 5005), s, env)
+        for secret in (*env.values(), "db-secret"):
+            assert not any(secret in arg for arg in argv), (name, secret)
+    child = cluster.child_env(s, env)
+    assert child["RASA_JWT_SECRET"] == env["RASA_JWT_SECRET"]
+    assert child["ACTION_SERVER_TOKEN"] == env["ACTION_SERVER_TOKEN"]
+    # The replica's launcher hands the secret to Rasa inside the process.
+    rasa = cluster.command(cluster.Proc("rasa-0", 5005), s, env)
+    assert rasa[1:3] == ["-m", "scripts.rasa_server"]
+    assert rasa_arguments(rasa[3:], child)[-2:] == ["--jwt-secret", env["RASA_JWT_SECRET"]]
 
 
 def test_the_kubernetes_values_have_the_same_topology() -> None:
