@@ -34,7 +34,7 @@ from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from bot.context import CONTEXT_DIR, add_context, context_of, cues_by_sentence, is_question
+from bot.context import CONTEXT_DIR, add_context, cues_by_sentence, is_question, read_span
 from bot.findings import (
     AGE,
     AGGRAVATING,
@@ -42,6 +42,8 @@ from bot.findings import (
     CONTEXTS,
     CURRENT,
     LABELS,
+    OTHER,
+    OTHER_PERSON,
     RELIEVING,
     SIDE,
     Analysis,
@@ -434,9 +436,15 @@ def _findings_of(doc: Doc) -> list[Finding]:
         concept = normalise_value(ent.label_, ent.ent_id_, [token.text for token in ent])
         if not concept:
             continue
-        context = context_of(ent, cues)
+        reading = read_span(ent, cues)
+        whose = {
+            "context": OTHER_PERSON if reading.experiencer == OTHER else reading.assertion,
+            "experiencer": reading.experiencer,
+            "assertion": reading.assertion,
+            "who": reading.who,
+        }
         findings.append(
-            Finding(ent.label_, concept, ent.text, ent.start_char, ent.end_char, context)
+            Finding(ent.label_, concept, ent.text, ent.start_char, ent.end_char, **whose)
         )
         if ent.label_ == SIDE and len(ent) > 1:
             # "both legs" names a side and a place: report the place too.
@@ -450,7 +458,7 @@ def _findings_of(doc: Doc) -> list[Finding]:
                             token.text,
                             token.idx,
                             token.idx + len(token.text),
-                            context,
+                            **whose,
                         )
                     )
     return findings
