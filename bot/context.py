@@ -245,6 +245,12 @@ def add_context(nlp: Language, rules_file: Path | str = RULES_FILE) -> None:
         # Set here rather than through medspaCy's `terminating_types` option, which the spaCy
         # config system turns into a one-pass iterator that only the first rule would see.
         rule.terminated_by.update(terminations.get(rule.category, ()))
+        if rule.direction == "PSEUDO" and rule.max_scope is None:
+            # A scope end ("but", ";", "2)") only ends the scopes it lies in. medspaCy 1.0 tests
+            # that with an overlap check that misses a scope lying wholly inside the other, so
+            # a cue reaching backwards ("..., bowels are fine") ran through every "but" before
+            # it; a scope of one word either side makes the check see it.
+            rule.max_scope = 1
     ConText.register_default_attributes()
     context = nlp.add_pipe(
         PIPE_NAME,
@@ -306,10 +312,13 @@ class SpanContext:
     """What the words around a span say of it (see ``context_of_span``).
 
     ``negated``, ``hypothetical`` and ``historical`` are independent: "no history of cancer"
-    is negated and historical. ``experiencer`` is ``"patient"`` (the person the text is about:
-    the writer of a message, the patient of a clinical note) or ``"other"`` (someone else the
-    text names: "my husband", "his mother", "family history of"); ``who`` holds the words that
-    name that other person ("my husband", "she"), empty for the patient.
+    is negated and historical, "the numbness went away" historical and (no longer there)
+    negated. ``assertion`` is the one reading the bot acts on (a denial first, then a question,
+    then the past; "went away" is historical there). ``experiencer`` is ``"patient"`` (the
+    person the text is about: the writer of a message, the patient of a clinical note) or
+    ``"other"`` (someone else the text names: "my husband", "his mother", "family history of");
+    ``who`` holds the words that name that other person ("my husband", "she"), empty for the
+    patient.
     """
 
     negated: bool
@@ -317,17 +326,9 @@ class SpanContext:
     historical: bool
     experiencer: str = PATIENT
     who: str = ""
-
-    @property
-    def assertion(self) -> str:
-        """The one reading the bot acts on: negated, hypothetical, historical or current."""
-        if self.negated:
-            return NEGATED
-        if self.hypothetical:
-            return HYPOTHETICAL
-        if self.historical:
-            return HISTORICAL
-        return CURRENT
+    # The one reading the bot acts on, by the priority above: negated (denied), hypothetical,
+    # historical (over, or resolved), current.
+    assertion: str = CURRENT
 
 
 def read_span(
@@ -356,13 +357,25 @@ def read_span(
     hypothetical = bool(categories & {HYPOTHETICAL_CUE, CONDITION}) or bool(
         categories & {QUESTION, QUESTION_MARK} and not reported
     )
+    # "It went away" is over (historical) and no longer there: ConText counts "resolved" as a
+    # negation. The bot acts on the historical reading (``assertion``).
+    resolved = RESOLVED in categories
     historical = bool(categories & {HISTORICAL_CUE, RESOLVED, FAMILY_HISTORY})
     who = ""
     if naming:
         before = [m for m in naming if m.modifier_span[0] < span.start]
         start, end = max(before or naming, key=lambda m: m.modifier_span[0]).modifier_span
         who = span.doc[start:end].text
-    return SpanContext(negated, hypothetical, historical, OTHER if naming else PATIENT, who)
+    if negated:
+        assertion = NEGATED
+    elif hypothetical:
+        assertion = HYPOTHETICAL
+    elif historical:
+        assertion = HISTORICAL
+    else:
+        assertion = CURRENT
+    experiencer = OTHER if naming else PATIENT
+    return SpanContext(negated or resolved, hypothetical, historical, experiencer, who, assertion)
 
 
 def context_of(span: Span, cues: dict[int, list[Any]] | None = None) -> str:
@@ -393,6 +406,22 @@ def is_question(doc: Doc) -> bool:
 _SAME_LENGTH_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
+def _single_spaced(text: str) -> tuple[str, list[int]]:
+    """The text with each run of spaces made one space, and where each old offset went.
+
+    Runs of spaces ("did   not have") would otherwise split a cue phrase into pieces.
+    """
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        offsets.append(len(out))
+        if char in " \t" and (not out or out[-1] in " \n" or index + 1 == len(text)):
+            continue
+        out.append(" " if char == "\t" else char)
+    offsets.append(len(out))
+    return "".join(out), offsets
+
+
 def context_of_span(
     text: str, start: int, end: int, *, pronouns_name_others: bool = True
 ) -> SpanContext:
@@ -419,8 +448,10 @@ def context_of_span(
 
     if not isinstance(text, str) or not 0 <= start < end <= len(text):
         raise ValueError(f"no span {start}:{end} in a text of {len(text)} characters")
-    doc = build_pipeline()(text.translate(_SAME_LENGTH_QUOTES))
-    span = doc.char_span(start, end, alignment_mode="expand")
+    tidy, offsets = _single_spaced(text.translate(_SAME_LENGTH_QUOTES))
+    doc = build_pipeline()(tidy)
+    end_at = max(offsets[end], offsets[start] + 1)
+    span = doc.char_span(offsets[start], end_at, alignment_mode="expand")
     if span is None or not span.text.strip():
         raise ValueError(f"span {start}:{end} holds no word")
     return read_span(span, pronouns_name_others=pronouns_name_others)
