@@ -448,6 +448,8 @@ def context_of_span(
 
     if not isinstance(text, str) or not 0 <= start < end <= len(text):
         raise ValueError(f"no span {start}:{end} in a text of {len(text)} characters")
+    if not text[start:end].strip():
+        raise ValueError(f"span {start}:{end} holds no word")
     tidy, offsets = _single_spaced(text.translate(_SAME_LENGTH_QUOTES))
     doc = build_pipeline()(tidy)
     end_at = max(offsets[end], offsets[start] + 1)

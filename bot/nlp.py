@@ -4,12 +4,14 @@
 
 1. ``sentencizer``         - sentences end at . ! ? and at line breaks
 2. ``sciatica_spelling``   - near-misses of lexicon words are read as the word ("numbess")
+   ``sciatica_person``     - "she wipes", "wet herself" are read with the lexicon's first-person
+                             phrases ("when I wipe", "wet myself"); whose it is stays with ConText
 3. ``entity_ruler``        - the clinical lexicon (``data/lexicon/*.yml``); longest match wins,
                              so "numb down there" (a red flag) beats "numb" (a symptom)
 4. ``sciatica_findings``   - drops words used in another sense ("I left work", "right now") and
                              decides whether an activity makes the pain worse or better
-5. ``medspacy_context``    - ConText: negated, hypothetical, historical, other person or current
-                             (see ``bot/context.py``)
+5. ``medspacy_context``    - ConText: negated, hypothetical, historical or current, and whose
+                             (the writer or someone else; see ``bot/context.py``)
 
 The pipeline is built once per process (``build_pipeline`` is cached). ``analyse`` accepts any
 input without raising: ``None`` or non-text is treated as text or as empty, curly quotes become
@@ -231,6 +233,63 @@ def make_spelling(nlp: Language, name: str, lexicon_dir: str) -> SpellingNormali
     return SpellingNormaliser(spelling_variants(_lexicon(lexicon_dir)))
 
 
+# Someone else described in the third person: the lexicon's phrases are in the first person
+# ("wet myself", "can't feel when I wipe"), so "wet herself" and "when she wipes" are read with
+# the same phrases. Only NORM changes: whose finding it is stays with ConText, which reads the
+# words themselves ("she", "my husband").
+_PERSON_NORMS = {
+    "she": "i",
+    "he": "i",
+    "herself": "myself",
+    "himself": "myself",
+    "themselves": "myself",
+    "themself": "myself",
+    "her": "my",
+    "his": "my",
+    "him": "me",
+}
+
+
+def third_person_verbs(lexicon: Lexicon) -> dict[str, str]:
+    """Third-person forms of the verbs the lexicon's phrases use after "I": "wipes" -> "wipe"."""
+    verbs: dict[str, str] = {}
+    for lexicon_file in lexicon.files:
+        for _, phrase in lexicon_file.phrases():
+            words = phrase.lower().split()
+            for before, verb in zip(words, words[1:], strict=False):
+                if before != "i" or not verb.isalpha() or len(verb) < 2:
+                    continue
+                if verb.endswith(("s", "sh", "ch", "x", "o")):
+                    verbs.setdefault(verb + "es", verb)
+                elif verb.endswith("y") and verb[-2] not in "aeiou":
+                    verbs.setdefault(verb[:-1] + "ies", verb)
+                else:
+                    verbs.setdefault(verb + "s", verb)
+    verbs.update({"has": "have", "does": "do", "is": "am"})
+    return verbs
+
+
+class PersonNormaliser:
+    """Reads "she wipes" / "wet herself" with the lexicon's first-person phrases (NORM only)."""
+
+    def __init__(self, verbs: dict[str, str]) -> None:
+        self.verbs = verbs
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            lower = token.lower_
+            if lower in _PERSON_NORMS:
+                token.norm_ = _PERSON_NORMS[lower]
+            elif lower in self.verbs and token.i > 0 and doc[token.i - 1].lower_ in ("she", "he"):
+                token.norm_ = self.verbs[lower]
+        return doc
+
+
+@Language.factory("sciatica_person", default_config={"lexicon_dir": str(LEXICON_DIR)})
+def make_person(nlp: Language, name: str, lexicon_dir: str) -> PersonNormaliser:
+    return PersonNormaliser(third_person_verbs(_lexicon(lexicon_dir)))
+
+
 def _neighbour(doc: Doc, index: int) -> str | None:
     if 0 <= index < len(doc) and not doc[index].is_space:
         return doc[index].lower_
@@ -369,6 +428,7 @@ FILLER_WORDS = (
     "all",
     "the",
     "a",
+    "anything",
 )
 FILLER_LABELS = ("clinical_sign",)
 
@@ -399,6 +459,7 @@ def create_pipeline(
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer", config={"punct_chars": [*Sentencizer.default_punct_chars, "\n"]})
     nlp.add_pipe("sciatica_spelling", config={"lexicon_dir": str(lexicon_dir)})
+    nlp.add_pipe("sciatica_person", config={"lexicon_dir": str(lexicon_dir)})
     ruler = nlp.add_pipe(
         "entity_ruler",
         config={"phrase_matcher_attr": "NORM", "validate": True, "overwrite_ents": True},

@@ -305,6 +305,7 @@ def test_the_pipeline_is_built_once_and_made_of_the_expected_parts() -> None:
     assert nlp.pipe_names == [
         "sentencizer",
         "sciatica_spelling",
+        "sciatica_person",
         "entity_ruler",
         "sciatica_findings",
         "medspacy_context",
