@@ -363,8 +363,10 @@ def read_span(
     historical = bool(categories & {HISTORICAL_CUE, RESOLVED, FAMILY_HISTORY})
     who = ""
     if naming:
-        before = [m for m in naming if m.modifier_span[0] < span.start]
-        start, end = max(before or naming, key=lambda m: m.modifier_span[0]).modifier_span
+        # the nearest person named before the finding; a name ("my dad") over a pronoun ("he")
+        named = [m for m in naming if m.category != PRONOUN] or naming
+        before = [m for m in named if m.modifier_span[0] < span.start]
+        start, end = max(before or named, key=lambda m: m.modifier_span[0]).modifier_span
         who = span.doc[start:end].text
     if negated:
         assertion = NEGATED

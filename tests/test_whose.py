@@ -62,6 +62,12 @@ def assessed(text: str) -> Assessment:
             "your son",
         ),
         (
+            "my dad is 80, he fell off a ladder yesterday and now his back is agony",
+            "fracture_major_trauma",
+            "urgent",
+            "your dad",
+        ),
+        (
             "my husband had prostate cancer and now he has back pain at night",
             "cancer_history",
             "urgent",
@@ -88,6 +94,7 @@ def test_someone_elses_current_red_flag_counts_for_them(
         "my sister is on chemo",
         "my friend had a heart attack",
         "my friend is suicidal",
+        "my uncle fell off a ladder",
     ],
 )
 def test_family_history_is_not_a_red_flag_for_anyone(text: str) -> None:
