@@ -251,12 +251,13 @@ _PERSON_NORMS = {
 
 
 def third_person_verbs(lexicon: Lexicon) -> dict[str, str]:
-    """Third-person forms of the verbs the lexicon's phrases use after "I": "wipes" -> "wipe"."""
+    """Third-person forms of the verbs the lexicon's phrases use after "I" or start with:
+    "wipes" -> "wipe", "loses" -> "lose"."""
     verbs: dict[str, str] = {}
     for lexicon_file in lexicon.files:
         for _, phrase in lexicon_file.phrases():
             words = phrase.lower().split()
-            for before, verb in zip(words, words[1:], strict=False):
+            for before, verb in zip(["i", *words], words, strict=False):
                 if before != "i" or not verb.isalpha() or len(verb) < 2:
                     continue
                 if verb.endswith(("s", "sh", "ch", "x", "o")):
@@ -275,12 +276,18 @@ class PersonNormaliser:
     def __init__(self, verbs: dict[str, str]) -> None:
         self.verbs = verbs
 
+    @staticmethod
+    def _after_someone(doc: Doc, index: int) -> bool:
+        """The verb follows "she" or "he" ("she wipes"). Not after a noun: "my bottom feels numb"
+        is itself a lexicon phrase."""
+        return index > 0 and doc[index - 1].lower_ in ("she", "he")
+
     def __call__(self, doc: Doc) -> Doc:
         for token in doc:
             lower = token.lower_
             if lower in _PERSON_NORMS:
                 token.norm_ = _PERSON_NORMS[lower]
-            elif lower in self.verbs and token.i > 0 and doc[token.i - 1].lower_ in ("she", "he"):
+            elif lower in self.verbs and self._after_someone(doc, token.i):
                 token.norm_ = self.verbs[lower]
         return doc
 
@@ -589,9 +596,11 @@ def summarise(analysis: Analysis) -> dict[str, list[str]]:
 def evaluate_context(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Score the context of findings against labelled cases.
 
-    Each case: ``{"text": ..., "concept": ..., "context": ...}`` and optionally ``"label"``.
-    A case is right when the first finding of that concept has the expected context; a concept
-    that is not found at all counts as wrong. Returns ``{"accuracy", "n", "errors"}``.
+    Each case: ``{"text": ..., "concept": ..., "context": ...}`` and optionally ``"label"``,
+    ``"experiencer"`` (patient or other) and ``"assertion"`` (current, negated, hypothetical or
+    historical, whoever has it). A case is right when the first finding of that concept has the
+    expected context (and experiencer and assertion, when given); a concept that is not found at
+    all counts as wrong. Returns ``{"accuracy", "n", "errors"}``.
     """
     errors: list[dict[str, Any]] = []
     total = 0
@@ -612,5 +621,9 @@ def evaluate_context(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:
             errors.append({**case, "got": None, "problem": "concept not found"})
         elif matches[0].context != expected:
             errors.append({**case, "got": matches[0].context, "problem": "wrong context"})
+        elif case.get("experiencer", matches[0].experiencer) != matches[0].experiencer:
+            errors.append({**case, "got": matches[0].experiencer, "problem": "wrong experiencer"})
+        elif case.get("assertion", matches[0].assertion) != matches[0].assertion:
+            errors.append({**case, "got": matches[0].assertion, "problem": "wrong assertion"})
     accuracy = (total - len(errors)) / total if total else 0.0
     return {"accuracy": accuracy, "n": total, "errors": errors}
