@@ -1,31 +1,41 @@
-"""Context (assertion) of each finding: does the person have it now?
+"""Context (assertion) of each finding: does the person have it now, and whose is it?
 
 This uses medspaCy's implementation of the ConText algorithm with the lay-language rules in
 ``data/context/rules.yml`` (medspaCy's default rules, written for clinical notes, are not
-loaded). Every finding gets exactly one context, decided in this order of priority:
+loaded). Two things are decided for every finding, apart from each other:
 
-1. ``other_person``  - it is about someone else: "my father had bowel cancer". "My doctor said"
-   does not make a finding someone else's.
-2. ``negated``       - "no numbness", "never had", "haven't noticed", "neither ... nor ...",
-   "nothing wrong with my bladder", "I can control my bladder fine", "bowels are normal"
-   (but "is leg weakness normal?" and "I wonder whether spasms are normal" ask).
-3. ``hypothetical``  - a question or a possibility: "what is cauda equina?", "should I worry
-   about ...", "what if I lose bladder control", "in case I get ...", "can sciatica cause ...".
-   A sentence that asks ("?" or a question word first) makes its findings hypothetical unless the
-   person also reports them ("is it bad that my foot drags?" reports a dragging foot).
-4. ``historical``    - in the past and over: "years ago", "used to have", "it went away".
-   "I had cancer five years ago" is historical: whether an old illness still matters is for the
-   triage rules to decide, not for the language layer.
-5. ``current``       - everything else, including uncertain reports ("I think I might have wet
-   myself"): the bot prefers asking again to missing something.
+* the **experiencer**: ``patient`` (the writer) or ``other`` - someone they describe: "my
+  father had bowel cancer", "my husband can't pee", "she can't feel anything when she wipes".
+  "My doctor said" does not make a finding someone else's.
+* the **assertion**, one of these, in this order of priority:
+
+  1. ``negated``       - "no numbness", "never had", "haven't noticed", "neither ... nor ...",
+     "nothing wrong with my bladder", "I can control my bladder fine", "bowels are normal"
+     (but "is leg weakness normal?" and "I wonder whether spasms are normal" ask).
+  2. ``hypothetical``  - a question or a possibility: "what is cauda equina?", "should I worry
+     about ...", "what if I lose bladder control", "in case I get ...", "can sciatica cause ...".
+     A sentence that asks ("?" or a question word first) makes its findings hypothetical unless
+     the person also reports them ("is it bad that my foot drags?" reports a dragging foot).
+  3. ``historical``    - in the past and over: "years ago", "used to have", "it went away", and
+     family history: "died of", "runs in the family". "I had cancer five years ago" is
+     historical: whether an old illness still matters is for the triage rules to decide.
+  4. ``current``       - everything else, including uncertain reports ("I think I might have
+     wet myself"): the bot prefers asking again to missing something.
+
+A finding's one-word ``context`` (read by older code) is its assertion for the writer's own
+findings and ``other_person`` for anyone else's.
 
 Scopes end at "but", "however", "although", "though", "except", "apart from", "now", ";" and at
 a new clause about the person ("... and I ..."), so "no fever but I wet myself" keeps "wet myself"
 current.
+
+``context_of_span(text, start, end)`` gives the same reading for any span of any text (see its
+docstring); it runs the same pipeline with the same rules.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +51,9 @@ from bot.findings import (
     HISTORICAL,
     HYPOTHETICAL,
     NEGATED,
+    OTHER,
     OTHER_PERSON,
+    PATIENT,
     RELIEVING,
 )
 
@@ -50,7 +62,8 @@ RULES_FILE = CONTEXT_DIR / "rules.yml"
 PIPE_NAME = "medspacy_context"
 
 # Categories that may appear in rules.yml.
-FAMILY = "FAMILY"
+FAMILY = "FAMILY"  # a person named: "my dad", "my friend's mum", "family history"
+PRONOUN = "PRONOUN"  # "she", "he", "his", "her": someone else in a message, the patient in a note
 NEGATED_EXISTENCE = "NEGATED_EXISTENCE"
 NORMAL = "NORMAL"
 ABILITY = "ABLE"
@@ -60,11 +73,13 @@ QUESTION = "QUESTION"
 QUESTION_MARK = "QUESTION_MARK"
 HISTORICAL_CUE = "HISTORICAL"
 RESOLVED = "RESOLVED"
+FAMILY_HISTORY = "FAMILY_HISTORY"  # "runs in the family", "died of": someone else's past
 REPORT_CUES = frozenset({"SELF", "SELF_POSSESSIVE", "NEW_CLAUSE"})
 SCOPE_ENDS = frozenset({"CONTRAST", "CLAUSE", "COMMA", "COND_END", "QUESTION_TAG"})
 CATEGORIES = frozenset(
     {
         FAMILY,
+        PRONOUN,
         NEGATED_EXISTENCE,
         NORMAL,
         ABILITY,
@@ -74,6 +89,7 @@ CATEGORIES = frozenset(
         QUESTION_MARK,
         HISTORICAL_CUE,
         RESOLVED,
+        FAMILY_HISTORY,
         "PSEUDO",
     }
     | REPORT_CUES
@@ -102,7 +118,9 @@ SPAN_ATTRIBUTES: dict[str, dict[str, bool]] = {
     CONDITION: {"is_hypothetical": True},
     HISTORICAL_CUE: {"is_historical": True},
     RESOLVED: {"is_historical": True},
+    FAMILY_HISTORY: {"is_historical": True, "is_family": True},
     FAMILY: {"is_family": True},
+    PRONOUN: {"is_family": True},
 }
 
 
@@ -227,6 +245,12 @@ def add_context(nlp: Language, rules_file: Path | str = RULES_FILE) -> None:
         # Set here rather than through medspaCy's `terminating_types` option, which the spaCy
         # config system turns into a one-pass iterator that only the first rule would see.
         rule.terminated_by.update(terminations.get(rule.category, ()))
+        if rule.direction == "PSEUDO" and rule.max_scope is None:
+            # A scope end ("but", ";", "2)") only ends the scopes it lies in. medspaCy 1.0 tests
+            # that with an overlap check that misses a scope lying wholly inside the other, so
+            # a cue reaching backwards ("..., bowels are fine") ran through every "but" before
+            # it; a scope of one word either side makes the check see it.
+            rule.max_scope = 1
     ConText.register_default_attributes()
     context = nlp.add_pipe(
         PIPE_NAME,
@@ -274,38 +298,92 @@ def cues_by_sentence(doc: Doc) -> dict[int, list[Any]]:
 
 def categories_of(span: Span, cues: dict[int, list[Any]] | None = None) -> set[str]:
     """The ConText categories of the cues that reach this finding."""
+    return {modifier.category for modifier in _reaching(span, cues)}
+
+
+def _reaching(span: Span, cues: dict[int, list[Any]] | None = None) -> list[Any]:
     if cues is None:
         cues = cues_by_sentence(span.doc)
-    nearby = cues.get(span.sent.start, [])
-    return {modifier.category for modifier in nearby if _reaches(modifier, span)}
+    return [m for m in cues.get(span.sent.start, []) if _reaches(m, span)]
 
 
-def context_of(span: Span, cues: dict[int, list[Any]] | None = None) -> str:
-    """The one context of a finding, by the priority documented above.
+@dataclass(frozen=True)
+class SpanContext:
+    """What the words around a span say of it (see ``context_of_span``).
+
+    ``negated``, ``hypothetical`` and ``historical`` are independent: "no history of cancer"
+    is negated and historical, "the numbness went away" historical and (no longer there)
+    negated. ``assertion`` is the one reading the bot acts on (a denial first, then a question,
+    then the past; "went away" is historical there). ``experiencer`` is ``"patient"`` (the
+    person the text is about: the writer of a message, the patient of a clinical note) or
+    ``"other"`` (someone else the text names: "my husband", "his mother", "family history of");
+    ``who`` holds the words that name that other person ("my husband", "she"), empty for the
+    patient.
+    """
+
+    negated: bool
+    hypothetical: bool
+    historical: bool
+    experiencer: str = PATIENT
+    who: str = ""
+    # The one reading the bot acts on, by the priority above: negated (denied), hypothetical,
+    # historical (over, or resolved), current.
+    assertion: str = CURRENT
+
+
+def read_span(
+    span: Span, cues: dict[int, list[Any]] | None = None, *, pronouns_name_others: bool = True
+) -> SpanContext:
+    """The context of a finding, by the priority documented above.
 
     A person's age is not in the past ("I'm 67 and had cancer years ago"): for ``age`` only
-    other_person, negated and hypothetical apply. An activity after "if" or "when" describes a
-    habit, not a possibility ("if I cough it shoots down my leg").
+    negated and hypothetical apply. An activity after "if" or "when" describes a habit, not a
+    possibility ("if I cough it shoots down my leg"). With ``pronouns_name_others`` false, "she"
+    and "he" are the person the text is about (as in a clinical note), not someone else.
     """
-    categories = categories_of(span, cues)
+    reaching = _reaching(span, cues)
+    categories = {modifier.category for modifier in reaching}
     if span.label_ == AGE:
         categories -= {HISTORICAL_CUE, RESOLVED}
     if span.label_ in (AGGRAVATING, RELIEVING):
         # "if I cough it shoots down my leg" describes a habit; "walking is fine" is about the
         # activity's effect, which the activity's role already says.
         categories -= {CONDITION, NORMAL}
-    if FAMILY in categories:
-        return OTHER_PERSON
+    naming_others = {FAMILY, FAMILY_HISTORY} | ({PRONOUN} if pronouns_name_others else set())
+    naming = [m for m in reaching if m.category in naming_others]
     asks = categories & {QUESTION, HYPOTHETICAL_CUE, CONDITION}
-    if categories & {NEGATED_EXISTENCE, ABILITY} or (NORMAL in categories and not asks):
-        return NEGATED
-    if HYPOTHETICAL_CUE in categories or CONDITION in categories:
-        return HYPOTHETICAL
-    if categories & {QUESTION, QUESTION_MARK} and not categories & REPORT_CUES:
-        return HYPOTHETICAL
-    if HISTORICAL_CUE in categories or RESOLVED in categories:
-        return HISTORICAL
-    return CURRENT
+    negated = bool(categories & {NEGATED_EXISTENCE, ABILITY}) or (NORMAL in categories and not asks)
+    reported = categories & (REPORT_CUES | naming_others)
+    hypothetical = bool(categories & {HYPOTHETICAL_CUE, CONDITION}) or bool(
+        categories & {QUESTION, QUESTION_MARK} and not reported
+    )
+    # "It went away" is over (historical) and no longer there: ConText counts "resolved" as a
+    # negation. The bot acts on the historical reading (``assertion``).
+    resolved = RESOLVED in categories
+    historical = bool(categories & {HISTORICAL_CUE, RESOLVED, FAMILY_HISTORY})
+    who = ""
+    if naming:
+        # the nearest person named before the finding; a name ("my dad") over a pronoun ("he")
+        named = [m for m in naming if m.category != PRONOUN] or naming
+        before = [m for m in named if m.modifier_span[0] < span.start]
+        start, end = max(before or named, key=lambda m: m.modifier_span[0]).modifier_span
+        who = span.doc[start:end].text
+    if negated:
+        assertion = NEGATED
+    elif hypothetical:
+        assertion = HYPOTHETICAL
+    elif historical:
+        assertion = HISTORICAL
+    else:
+        assertion = CURRENT
+    experiencer = OTHER if naming else PATIENT
+    return SpanContext(negated or resolved, hypothetical, historical, experiencer, who, assertion)
+
+
+def context_of(span: Span, cues: dict[int, list[Any]] | None = None) -> str:
+    """The one-word context of a finding: its assertion, or ``other_person``."""
+    reading = read_span(span, cues)
+    return OTHER_PERSON if reading.experiencer == OTHER else reading.assertion
 
 
 def is_question(doc: Doc) -> bool:
@@ -324,3 +402,60 @@ def is_question(doc: Doc) -> bool:
         if modifier.category == HYPOTHETICAL_CUE and doc[start].is_sent_start:
             return True
     return False
+
+
+# One-for-one replacements only, so that offsets into the text stay valid.
+_SAME_LENGTH_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _single_spaced(text: str) -> tuple[str, list[int]]:
+    """The text with each run of spaces made one space, and where each old offset went.
+
+    Runs of spaces ("did   not have") would otherwise split a cue phrase into pieces.
+    """
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        offsets.append(len(out))
+        if char in " \t" and (not out or out[-1] in " \n" or index + 1 == len(text)):
+            continue
+        out.append(" " if char == "\t" else char)
+    offsets.append(len(out))
+    return "".join(out), offsets
+
+
+def context_of_span(
+    text: str, start: int, end: int, *, pronouns_name_others: bool = True
+) -> SpanContext:
+    """What the words around ``text[start:end]`` say of it: negated, hypothetical, historical,
+    and whose it is.
+
+    The span can be anything (a word the lexicon does not know, a concept from another
+    system); it is read with the bot's own pipeline and ConText rules (``data/context/rules.yml``),
+    exactly as a finding would be. Returns a :class:`SpanContext`:
+
+    * ``negated``      - denied: "no numbness", "denies chest pain", "I can control my bladder"
+    * ``hypothetical`` - asked about or possible: "what is cauda equina?", "if I get a fever"
+    * ``historical``   - in the past and over, or family history: "used to", "years ago"
+    * ``experiencer``  - ``"patient"`` (whoever the text is about) or ``"other"`` (someone it
+      names: "my husband", "his mother"); ``who`` holds the naming words.
+
+    By default "she" and "he" name someone else, as in a message from the person themselves;
+    pass ``pronouns_name_others=False`` for text written about the patient in the third person
+    (a clinical note: "She denies any cough"). ``start`` and ``end`` are character offsets; a
+    span that cuts a word is widened to whole words. Raises ``ValueError`` for an empty or
+    out-of-range span.
+    """
+    from bot.nlp import build_pipeline  # the one shared pipeline (bot.nlp imports this module)
+
+    if not isinstance(text, str) or not 0 <= start < end <= len(text):
+        raise ValueError(f"no span {start}:{end} in a text of {len(text)} characters")
+    if not text[start:end].strip():
+        raise ValueError(f"span {start}:{end} holds no word")
+    tidy, offsets = _single_spaced(text.translate(_SAME_LENGTH_QUOTES))
+    doc = build_pipeline()(tidy)
+    end_at = max(offsets[end], offsets[start] + 1)
+    span = doc.char_span(offsets[start], end_at, alignment_mode="expand")
+    if span is None or not span.text.strip():
+        raise ValueError(f"span {start}:{end} holds no word")
+    return read_span(span, pronouns_name_others=pronouns_name_others)

@@ -44,14 +44,31 @@ CURRENT = "current"  # the person has it now
 NEGATED = "negated"  # "no numbness", "I can control my bladder fine", "neither ... nor"
 HYPOTHETICAL = "hypothetical"  # questions, "should I worry about", "what if", "in case"
 HISTORICAL = "historical"  # in the past and over: "last year", "it went away"
-OTHER_PERSON = "other_person"  # "my father had ..."
+OTHER_PERSON = "other_person"  # someone else's: "my father had ...", "my husband can't pee"
 
 CONTEXTS = (CURRENT, NEGATED, HYPOTHETICAL, HISTORICAL, OTHER_PERSON)
+# What is said of a finding, whoever has it (the first four contexts).
+ASSERTIONS = (CURRENT, NEGATED, HYPOTHETICAL, HISTORICAL)
+
+# Whose finding it is (ConText's "experiencer").
+PATIENT = "patient"  # the person the text is about: the writer of a message, a note's patient
+OTHER = "other"  # someone else the text names: "my husband", "she", "my dad", "my friend's mum"
+EXPERIENCERS = (PATIENT, OTHER)
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing the language layer recognised in a message."""
+    """One thing the language layer recognised in a message.
+
+    Whose it is and what is said of it are kept apart: ``experiencer`` (``patient``, the
+    writer, or ``other``, someone they describe) and ``assertion`` (current, negated,
+    hypothetical or historical, whoever has it). ``context`` is the one-word summary older code
+    reads: the assertion for the writer's own findings, ``other_person`` for anyone else's.
+
+    A finding made with ``context="other_person"`` and no assertion (stored before the two were
+    kept apart) reads as someone else's history, which is what it used to mean: it never counts
+    as a current red flag.
+    """
 
     label: str  # one of LABELS
     concept: str  # normalised id from the lexicon, e.g. "pins_and_needles", "left", "3 weeks"
@@ -59,10 +76,31 @@ class Finding:
     start: int  # character offsets into the analysed text
     end: int
     context: str = CURRENT  # one of CONTEXTS
+    experiencer: str = PATIENT  # one of EXPERIENCERS
+    assertion: str | None = None  # one of ASSERTIONS; None: taken from ``context``
+    who: str = ""  # for someone else's finding, the words naming them ("my husband", "she")
+
+    def __post_init__(self) -> None:
+        experiencer = OTHER if self.context == OTHER_PERSON else self.experiencer
+        assertion = self.assertion
+        if assertion is None:
+            assertion = HISTORICAL if self.context == OTHER_PERSON else self.context
+        if experiencer not in EXPERIENCERS:
+            raise ValueError(f"unknown experiencer {experiencer!r}")
+        if assertion not in ASSERTIONS:
+            raise ValueError(f"unknown assertion {assertion!r}")
+        object.__setattr__(self, "experiencer", experiencer)
+        object.__setattr__(self, "assertion", assertion)
+        object.__setattr__(self, "context", OTHER_PERSON if experiencer == OTHER else assertion)
 
     @property
     def is_current(self) -> bool:
+        """The writer has it now (someone else's current finding is not the writer's)."""
         return self.context == CURRENT
+
+    @property
+    def is_others(self) -> bool:
+        return self.experiencer == OTHER
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +114,9 @@ class Finding:
             start=int(data.get("start", 0)),
             end=int(data.get("end", 0)),
             context=data.get("context", CURRENT),
+            experiencer=data.get("experiencer", PATIENT),
+            assertion=data.get("assertion"),
+            who=data.get("who") or "",
         )
 
 

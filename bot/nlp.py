@@ -4,12 +4,14 @@
 
 1. ``sentencizer``         - sentences end at . ! ? and at line breaks
 2. ``sciatica_spelling``   - near-misses of lexicon words are read as the word ("numbess")
+   ``sciatica_person``     - "she wipes", "wet herself" are read with the lexicon's first-person
+                             phrases ("when I wipe", "wet myself"); whose it is stays with ConText
 3. ``entity_ruler``        - the clinical lexicon (``data/lexicon/*.yml``); longest match wins,
                              so "numb down there" (a red flag) beats "numb" (a symptom)
 4. ``sciatica_findings``   - drops words used in another sense ("I left work", "right now") and
                              decides whether an activity makes the pain worse or better
-5. ``medspacy_context``    - ConText: negated, hypothetical, historical, other person or current
-                             (see ``bot/context.py``)
+5. ``medspacy_context``    - ConText: negated, hypothetical, historical or current, and whose
+                             (the writer or someone else; see ``bot/context.py``)
 
 The pipeline is built once per process (``build_pipeline`` is cached). ``analyse`` accepts any
 input without raising: ``None`` or non-text is treated as text or as empty, curly quotes become
@@ -34,7 +36,7 @@ from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from bot.context import CONTEXT_DIR, add_context, context_of, cues_by_sentence, is_question
+from bot.context import CONTEXT_DIR, add_context, cues_by_sentence, is_question, read_span
 from bot.findings import (
     AGE,
     AGGRAVATING,
@@ -42,6 +44,8 @@ from bot.findings import (
     CONTEXTS,
     CURRENT,
     LABELS,
+    OTHER,
+    OTHER_PERSON,
     RELIEVING,
     SIDE,
     Analysis,
@@ -229,6 +233,70 @@ def make_spelling(nlp: Language, name: str, lexicon_dir: str) -> SpellingNormali
     return SpellingNormaliser(spelling_variants(_lexicon(lexicon_dir)))
 
 
+# Someone else described in the third person: the lexicon's phrases are in the first person
+# ("wet myself", "can't feel when I wipe"), so "wet herself" and "when she wipes" are read with
+# the same phrases. Only NORM changes: whose finding it is stays with ConText, which reads the
+# words themselves ("she", "my husband").
+_PERSON_NORMS = {
+    "she": "i",
+    "he": "i",
+    "herself": "myself",
+    "himself": "myself",
+    "themselves": "myself",
+    "themself": "myself",
+    "her": "my",
+    "his": "my",
+    "him": "me",
+}
+
+
+def third_person_verbs(lexicon: Lexicon) -> dict[str, str]:
+    """Third-person forms of the verbs the lexicon's phrases use after "I" or start with:
+    "wipes" -> "wipe", "loses" -> "lose"."""
+    verbs: dict[str, str] = {}
+    for lexicon_file in lexicon.files:
+        for _, phrase in lexicon_file.phrases():
+            words = phrase.lower().split()
+            for before, verb in zip(["i", *words], words, strict=False):
+                if before != "i" or not verb.isalpha() or len(verb) < 2:
+                    continue
+                if verb.endswith(("s", "sh", "ch", "x", "o")):
+                    verbs.setdefault(verb + "es", verb)
+                elif verb.endswith("y") and verb[-2] not in "aeiou":
+                    verbs.setdefault(verb[:-1] + "ies", verb)
+                else:
+                    verbs.setdefault(verb + "s", verb)
+    verbs.update({"has": "have", "does": "do", "is": "am"})
+    return verbs
+
+
+class PersonNormaliser:
+    """Reads "she wipes" / "wet herself" with the lexicon's first-person phrases (NORM only)."""
+
+    def __init__(self, verbs: dict[str, str]) -> None:
+        self.verbs = verbs
+
+    @staticmethod
+    def _after_someone(doc: Doc, index: int) -> bool:
+        """The verb follows "she" or "he" ("she wipes"). Not after a noun: "my bottom feels numb"
+        is itself a lexicon phrase."""
+        return index > 0 and doc[index - 1].lower_ in ("she", "he")
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            lower = token.lower_
+            if lower in _PERSON_NORMS:
+                token.norm_ = _PERSON_NORMS[lower]
+            elif lower in self.verbs and self._after_someone(doc, token.i):
+                token.norm_ = self.verbs[lower]
+        return doc
+
+
+@Language.factory("sciatica_person", default_config={"lexicon_dir": str(LEXICON_DIR)})
+def make_person(nlp: Language, name: str, lexicon_dir: str) -> PersonNormaliser:
+    return PersonNormaliser(third_person_verbs(_lexicon(lexicon_dir)))
+
+
 def _neighbour(doc: Doc, index: int) -> str | None:
     if 0 <= index < len(doc) and not doc[index].is_space:
         return doc[index].lower_
@@ -367,6 +435,7 @@ FILLER_WORDS = (
     "all",
     "the",
     "a",
+    "anything",
 )
 FILLER_LABELS = ("clinical_sign",)
 
@@ -397,6 +466,7 @@ def create_pipeline(
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer", config={"punct_chars": [*Sentencizer.default_punct_chars, "\n"]})
     nlp.add_pipe("sciatica_spelling", config={"lexicon_dir": str(lexicon_dir)})
+    nlp.add_pipe("sciatica_person", config={"lexicon_dir": str(lexicon_dir)})
     ruler = nlp.add_pipe(
         "entity_ruler",
         config={"phrase_matcher_attr": "NORM", "validate": True, "overwrite_ents": True},
@@ -434,9 +504,15 @@ def _findings_of(doc: Doc) -> list[Finding]:
         concept = normalise_value(ent.label_, ent.ent_id_, [token.text for token in ent])
         if not concept:
             continue
-        context = context_of(ent, cues)
+        reading = read_span(ent, cues)
+        whose = {
+            "context": OTHER_PERSON if reading.experiencer == OTHER else reading.assertion,
+            "experiencer": reading.experiencer,
+            "assertion": reading.assertion,
+            "who": reading.who,
+        }
         findings.append(
-            Finding(ent.label_, concept, ent.text, ent.start_char, ent.end_char, context)
+            Finding(ent.label_, concept, ent.text, ent.start_char, ent.end_char, **whose)
         )
         if ent.label_ == SIDE and len(ent) > 1:
             # "both legs" names a side and a place: report the place too.
@@ -450,7 +526,7 @@ def _findings_of(doc: Doc) -> list[Finding]:
                             token.text,
                             token.idx,
                             token.idx + len(token.text),
-                            context,
+                            **whose,
                         )
                     )
     return findings
@@ -520,9 +596,11 @@ def summarise(analysis: Analysis) -> dict[str, list[str]]:
 def evaluate_context(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Score the context of findings against labelled cases.
 
-    Each case: ``{"text": ..., "concept": ..., "context": ...}`` and optionally ``"label"``.
-    A case is right when the first finding of that concept has the expected context; a concept
-    that is not found at all counts as wrong. Returns ``{"accuracy", "n", "errors"}``.
+    Each case: ``{"text": ..., "concept": ..., "context": ...}`` and optionally ``"label"``,
+    ``"experiencer"`` (patient or other) and ``"assertion"`` (current, negated, hypothetical or
+    historical, whoever has it). A case is right when the first finding of that concept has the
+    expected context (and experiencer and assertion, when given); a concept that is not found at
+    all counts as wrong. Returns ``{"accuracy", "n", "errors"}``.
     """
     errors: list[dict[str, Any]] = []
     total = 0
@@ -543,5 +621,9 @@ def evaluate_context(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:
             errors.append({**case, "got": None, "problem": "concept not found"})
         elif matches[0].context != expected:
             errors.append({**case, "got": matches[0].context, "problem": "wrong context"})
+        elif case.get("experiencer", matches[0].experiencer) != matches[0].experiencer:
+            errors.append({**case, "got": matches[0].experiencer, "problem": "wrong experiencer"})
+        elif case.get("assertion", matches[0].assertion) != matches[0].assertion:
+            errors.append({**case, "got": matches[0].assertion, "problem": "wrong assertion"})
     accuracy = (total - len(errors)) / total if total else 0.0
     return {"accuracy": accuracy, "n": total, "errors": errors}

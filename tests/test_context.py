@@ -293,3 +293,91 @@ def test_not_getting_better_does_not_negate_what_follows() -> None:
         for f in analyse("no, not getting better, my leg keeps giving way").findings
     }
     assert contexts["leg_giving_way"] == "current"
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("I keep wetting myself; bowels are fine", "urinary_incontinence"),
+        ("I keep wetting myself, but my bowels are normal", "urinary_incontinence"),
+        ("no change in the numbness down there", "saddle_numbness"),
+        ("my foot drags but otherwise everything is normal", "foot_drop"),
+    ],
+)
+def test_fine_or_no_change_said_of_something_else_does_not_deny_a_red_flag(
+    text: str, concept: str
+) -> None:
+    assert context(text, concept) == CURRENT
+
+
+def _span(text: str, words: str, **options: bool):  # noqa: ANN202 - the public result type
+    from bot import context_of_span
+
+    start = text.index(words)
+    return context_of_span(text, start, start + len(words), **options)
+
+
+def test_context_of_span_reads_any_words_with_the_bots_rules() -> None:
+    denied = _span("no hiccups at all", "hiccups")  # not a lexicon word
+    assert (denied.negated, denied.hypothetical, denied.historical) == (True, False, False)
+    assert denied.experiencer == "patient" and denied.assertion == NEGATED
+    asked = _span("what is cauda equina?", "cauda equina")
+    assert asked.hypothetical and not asked.negated and asked.assertion == HYPOTHETICAL
+    past = _span("I used to have pins and needles in my feet", "pins and needles")
+    assert past.historical and past.assertion == HISTORICAL
+    now = _span("my left leg is numb", "numb")
+    assert not (now.negated or now.hypothetical or now.historical)
+    assert now.assertion == CURRENT
+
+
+def test_context_of_span_says_whose_it_is() -> None:
+    his = _span("my husband can't pee", "pee")
+    assert (his.experiencer, his.who) == ("other", "my husband")
+    family = _span("bowel cancer runs in my family", "bowel cancer")
+    assert family.experiencer == "other" and family.historical
+
+
+def test_a_clinical_note_speaks_of_its_patient_in_the_third_person() -> None:
+    note = "She denies any cough or sputum production."
+    as_message = _span(note, "cough")
+    as_note = _span(note, "cough", pronouns_name_others=False)
+    assert as_message.experiencer == "other"
+    assert as_note.experiencer == "patient" and as_note.negated
+    relative = _span("His mother had breast cancer.", "breast cancer", pronouns_name_others=False)
+    assert relative.experiencer == "other"
+
+
+def test_resolved_is_over_and_no_longer_there() -> None:
+    gone = _span("the tingling went away", "tingling")
+    assert gone.historical and gone.negated
+    assert gone.assertion == HISTORICAL  # what the bot acts on, as for analyse()
+
+
+def test_context_of_span_keeps_offsets_through_runs_of_spaces() -> None:
+    text = "He did   not have any   complaints of CHEST PAIN."
+    assert _span(text, "CHEST PAIN", pronouns_name_others=False).negated
+
+
+@pytest.mark.parametrize(("start", "end"), [(5, 5), (-1, 3), (0, 99), (3, 4)])
+def test_context_of_span_refuses_a_span_that_is_not_there(start: int, end: int) -> None:
+    from bot import context_of_span
+
+    with pytest.raises(ValueError):
+        context_of_span("no   fever", start, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "negated"),
+    [
+        ("There is no increase in the EFFUSION.", "EFFUSION", False),
+        ("She walked without difficulty and had NAUSEA.", "NAUSEA", False),
+        ("The findings are not consistent with LYMPHOMA.", "LYMPHOMA", True),
+        ("He had no overt signs or symptoms of INFECTION.", "INFECTION", True),
+        ("1) HEMORRHOIDS 2) Normal terminal ileum", "HEMORRHOIDS", False),
+        ("no history of heart disease who presents with CHEST PRESSURE", "CHEST PRESSURE", False),
+    ],
+)
+def test_clinical_negation_follows_context_triggers_and_pseudo_triggers(
+    text: str, words: str, negated: bool
+) -> None:
+    assert _span(text, words, pronouns_name_others=False).negated is negated

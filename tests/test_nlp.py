@@ -305,6 +305,7 @@ def test_the_pipeline_is_built_once_and_made_of_the_expected_parts() -> None:
     assert nlp.pipe_names == [
         "sentencizer",
         "sciatica_spelling",
+        "sciatica_person",
         "entity_ruler",
         "sciatica_findings",
         "medspacy_context",
@@ -356,3 +357,19 @@ def test_the_context_evaluation_set_is_large_varied_and_passes() -> None:
         assert sum(case["context"] == context for case in cases) >= 15
     result = evaluate_context(cases)
     assert result["accuracy"] >= 0.95, result["errors"]
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("my wife wet herself on the way to the shops", "urinary_incontinence"),
+        ("he cant feel anything when he wipes", "saddle_numbness"),
+        ("she has no feeling down there", "saddle_numbness"),
+        # a verb after a noun is left alone: these are lexicon phrases as they stand
+        ("my bottom feels numb like I've been sat on a bike for hours", "saddle_numbness"),
+    ],
+)
+def test_someone_described_in_the_third_person_is_read_with_the_same_phrases(
+    text: str, concept: str
+) -> None:
+    assert concept in {f.concept for f in analyse(text).findings}

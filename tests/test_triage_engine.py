@@ -181,7 +181,6 @@ CLEAR = [
     "I'm 65 and have had sciatica on and off for years",
     "I'm 30 and slipped on some stairs",
     "my doctor suggested back surgery",
-    "my mum has incontinence",
     "my dad had lung cancer",
     "my friend is suicidal",
     "what is cauda equina syndrome?",

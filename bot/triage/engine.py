@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from bot.findings import (
     HYPOTHETICAL,
     NEGATED,
     ONSET,
+    OTHER,
     OTHER_PERSON,
     RELIEVING,
     SIDE,
@@ -80,8 +81,10 @@ LABEL_KEYS: dict[str, str] = {
     "aggravating": AGGRAVATING,
     "relieving": RELIEVING,
 }
-# Contexts a rule may count. A negated finding never counts; other_person only where a rule
-# says so explicitly (first-person crisis wording the context layer read as someone else's).
+# Contexts a rule may count. A negated finding never counts. Someone else's findings count like
+# the writer's own when the message is about that person (see ``_about_someone_else``); a rule
+# that lists other_person says itself how it counts someone else's words instead (first-person
+# crisis wording the context layer read as someone else's; a stroke happening to someone there).
 COUNTABLE_CONTEXTS = (CURRENT, HISTORICAL, HYPOTHETICAL, OTHER_PERSON)
 # What the lenient pass (see the module docstring) counts besides a rule's own contexts.
 LENIENT_CONTEXTS = (CURRENT, HISTORICAL, HYPOTHETICAL)
@@ -153,6 +156,9 @@ class Assessment:
     red_flags: list[RedFlag] = field(default_factory=list)
     # Rules that would fire if a question or a resolved mention were a current report: ask.
     unconfirmed: list[RedFlag] = field(default_factory=list)
+    # Whose red flags these are: None for the writer's own, else the other person as the advice
+    # should name them ("your husband", "your son", "she", "he", "they").
+    subject: str | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -179,7 +185,16 @@ class Assessment:
         for flag in [*self.unconfirmed, *other.unconfirmed]:
             if flag.id not in confirmed and flag.id not in {f.id for f in unconfirmed}:
                 unconfirmed.append(flag)
-        return Assessment(max_level(self.level, other.level), flags, unconfirmed)
+        level = max_level(self.level, other.level)
+        if self.red_flags and other.red_flags and self.subject != other.subject:
+            # the higher level decides whom the advice is for; the writer's own when equal
+            if level_rank(self.level) == level_rank(other.level):
+                subject = None
+            else:
+                subject = self.subject if level == self.level else other.subject
+        else:
+            subject = self.subject if self.red_flags else other.subject
+        return Assessment(level, flags, unconfirmed, subject)
 
 
 # --- the message as the rules see it ------------------------------------------------------------
@@ -213,6 +228,8 @@ class Message:
     text: str
     findings: list[Finding]
     lenient: bool = False
+    # Someone else's findings count like the writer's own: the message is about them.
+    others_count: bool = False
     sentences: list[Span] = field(init=False)
     clauses: list[Span] = field(init=False)
 
@@ -317,6 +334,8 @@ class FindingCondition(Condition):
         if finding.label != self.label or finding.concept not in self.concepts_:
             return False
         context = finding.context
+        if finding.experiencer == OTHER and message.others_count:
+            context = finding.assertion
         if context == NEGATED:
             return False
         if context == CURRENT and message.impersonal_question(finding):
@@ -446,16 +465,32 @@ class Rule:
     ask_only: bool = False
     screening_only: bool = False
 
+    @property
+    def own_handling_of_others(self) -> bool:
+        """The rule says itself how someone else's words count (it lists other_person)."""
+        return OTHER_PERSON in _contexts_of(self.match)
+
     def flag(self, evidence: Iterable[str] = ()) -> RedFlag:
         return RedFlag(
             self.id, self.level, self.category, self.reason, self.source, tuple(evidence)
         )
 
 
+def _contexts_of(condition: Condition | None) -> set[str]:
+    if isinstance(condition, FindingCondition):
+        return set(condition.contexts)
+    if isinstance(condition, AllOf | AnyOf):
+        return set().union(*(_contexts_of(c) for c in condition.children))
+    return set()
+
+
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     cues: dict[str, Cue]
+    # Signs that describe a person's medical history rather than a symptom (cancer, steroids):
+    # said of someone else they do not make the message about that person.
+    history_signs: frozenset[str] = frozenset()
 
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -629,7 +664,10 @@ def _parse_rules(data: Any, known_signs: set[str] | None, shared: RuleSet) -> Ru
                 screening_only=screening_only,
             )
         )
-    return RuleSet(tuple(rules), cues)
+    history_signs = frozenset(_names(data.get("history_signs"), "history_signs"))
+    if known_signs is not None and history_signs - known_signs:
+        raise _fail(f"history_signs: unknown concepts {sorted(history_signs - known_signs)}")
+    return RuleSet(tuple(rules), cues, history_signs)
 
 
 @lru_cache(maxsize=4)
@@ -684,21 +722,125 @@ def person_age(text: str, findings: Sequence[Finding]) -> int | None:
 def _fire(message: Message, rule_set: RuleSet) -> dict[str, list[str]]:
     fired: dict[str, list[str]] = {}
     scope = Scope(message, tuple(message.findings), 0, len(message.text))
+    own = scope
+    if message.others_count:
+        alone = replace(message, others_count=False)
+        own = Scope(alone, tuple(alone.findings), 0, len(alone.text))
     for rule in rule_set.rules:
         if rule.match is None:
             continue
-        evidence = rule.match.evidence(scope, rule_set)
+        evidence = rule.match.evidence(own if rule.own_handling_of_others else scope, rule_set)
         if evidence is not None:
             fired[rule.id] = evidence
     return fired
 
 
+def _about_someone_else(findings: Sequence[Finding], rule_set: RuleSet) -> bool:
+    """The message reports a current symptom of someone else: "my husband can't pee".
+
+    Then that person's findings count as the writer's own would, their history included ("he
+    had prostate cancer and now has pain at night"). Someone named only with their history
+    ("my dad had bowel cancer") or in the past ("my mum died of a stroke") is family history:
+    their findings never count.
+    """
+    return any(
+        f.experiencer == OTHER
+        and f.assertion == CURRENT
+        and (
+            f.label == SYMPTOM
+            or (f.label == CLINICAL_SIGN and f.concept not in rule_set.history_signs)
+        )
+        for f in findings
+    )
+
+
+_ADDRESS = {
+    "my": "your",
+    "our": "your",
+    "me": "you",
+    "he": "he",
+    "him": "he",
+    "his": "he",
+    "himself": "he",
+    "hes": "he",
+    "she": "she",
+    "her": "she",
+    "hers": "she",
+    "herself": "she",
+    "shes": "she",
+}
+_LEADING = {
+    "and",
+    "so",
+    ",",
+    "then",
+    "plus",
+    "also",
+    "now",
+    "but",
+    "-",
+    "because",
+    "cos",
+    "coz",
+    "&",
+    "yet",
+    "though",
+    "although",
+    "while",
+    "whilst",
+    "a",
+    "the",
+}
+
+
+def address(who: str) -> str:
+    """The other person as advice to the writer names them: "my husband" -> "your husband",
+    "my wife's" -> "your wife", "she" -> "she", "his" -> "he"; "they" when unsure."""
+    words = [w for w in re.findall(r"[\w'-]+|,|&", who.lower()) if w]
+    while words and words[0] in _LEADING:
+        words = words[1:]
+    if words and words[-1] in ("'s", "s"):
+        words = words[:-1]
+    if words:
+        words[-1] = re.sub(r"'s$", "", words[-1])
+    if not words:
+        return "they"
+    if len(words) == 1 and words[0] in _ADDRESS:
+        return _ADDRESS[words[0]]
+    if words[0] in ("my", "our"):
+        return " ".join(["your", *words[1:]])
+    if words[0] in ("his", "her", "their", "your"):
+        return " ".join(words)
+    return " ".join(["your", *words])
+
+
+def _subject(
+    flags: Sequence[RedFlag], level: str | None, findings: Sequence[Finding]
+) -> str | None:
+    """Whom the top red flags are about: None for the writer, else how to name the other."""
+    top = [flag for flag in flags if flag.level == level]
+    theirs = {f.text: f for f in findings if f.experiencer == OTHER}
+    mine = {f.text for f in findings if f.experiencer != OTHER}
+    evidence = [e for flag in top for e in flag.evidence]
+    if not top or not evidence or any(e not in theirs or e in mine for e in evidence):
+        return None
+    for text in evidence:
+        if theirs[text].who:
+            return address(theirs[text].who)
+    return "they"
+
+
 def assess(analysis: Analysis, rule_set: RuleSet | None = None) -> Assessment:
-    """The red flags of one analysed message; level is the highest of them, or None."""
+    """The red flags of one analysed message; level is the highest of them, or None.
+
+    ``subject`` says whose they are: None for the writer's own, else the other person the
+    message is about, as the advice should name them ("your husband needs to go ... now").
+    """
     rule_set = rule_set or load_rules()
     findings = sorted(analysis.findings, key=lambda f: f.start)
-    strict = _fire(Message(analysis.text, findings), rule_set)
-    lenient = _fire(Message(analysis.text, findings, lenient=True), rule_set)
+    others = _about_someone_else(findings, rule_set)
+    strict = _fire(Message(analysis.text, findings, others_count=others), rule_set)
+    lenient = _fire(Message(analysis.text, findings, lenient=True, others_count=others), rule_set)
     red_flags: list[RedFlag] = []
     unconfirmed: list[RedFlag] = []
     for rule in rule_set.rules:
@@ -709,7 +851,7 @@ def assess(analysis: Analysis, rule_set: RuleSet | None = None) -> Assessment:
     level: str | None = None
     for flag in red_flags:
         level = max_level(level, flag.level)
-    return Assessment(level, red_flags, unconfirmed)
+    return Assessment(level, red_flags, unconfirmed, _subject(red_flags, level, findings))
 
 
 def assess_findings(findings: Sequence[Finding], text: str = "") -> Assessment:
