@@ -407,8 +407,9 @@ def make_findings_filter(nlp: Language, name: str, context_dir: str) -> Findings
 
 
 # Words people slip into a phrase without changing what it reports ("I can't *really* tell when
-# I need to pee", "my leg *just* gives way"). Red-flag phrases also match with one of them between
-# any two of their words; over-triage is acceptable, under-triage is not.
+# I need to pee", "my leg *just* gives way", "my foot *sort of* catches"). Red-flag phrases also
+# match with up to two of them between any two of their words; over-triage is acceptable,
+# under-triage is not.
 FILLER_WORDS = (
     "really",
     "actually",
@@ -441,7 +442,7 @@ FILLER_LABELS = ("clinical_sign",)
 
 
 def filler_tolerant_patterns(nlp: Language, lexicon: Lexicon) -> list[dict[str, Any]]:
-    """Token patterns for multi-word red-flag phrases allowing a filler word between words."""
+    """Token patterns for multi-word red-flag phrases allowing filler words between words."""
     fillers = {"NORM": {"IN": list(FILLER_WORDS)}, "OP": "?"}
     patterns: list[dict[str, Any]] = []
     for lexicon_file in lexicon.files:
@@ -453,7 +454,7 @@ def filler_tolerant_patterns(nlp: Language, lexicon: Lexicon) -> list[dict[str, 
                 continue
             pattern: list[dict[str, Any]] = [{"NORM": norms[0]}]
             for norm in norms[1:]:
-                pattern.extend([dict(fillers), {"NORM": norm}])
+                pattern.extend([dict(fillers), dict(fillers), {"NORM": norm}])
             patterns.append({"label": lexicon_file.label, "pattern": pattern, "id": concept})
     return patterns
 

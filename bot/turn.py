@@ -60,6 +60,24 @@ IMMEDIATE = ("crisis", "emergency")
 YES, NO, UNSURE, NOT_ASKED = "yes", "no", "unsure", "not_asked"
 QUESTION_IDS: list[str] = [q.id for q in screening.questions()]
 SINGLE_VALUED = (ONSET, DURATION, SEVERITY, AGE)
+# Topics whose answers (recovery, rest, treatment at home) could read as leave to wait once the
+# person has been told to get help: after an escalation such a question gets the advice.
+WAITING_TOPICS = frozenset(
+    {
+        "recovery",
+        "rest_and_activity",
+        "treatment",
+        "medication",
+        "exercises",
+        "alternative_therapies",
+        "prevention",
+        "nerve_glide",
+        "cat_camel",
+        "straight_leg_raise",
+        "hip_cars",
+        "dose",
+    }
+)
 # How many findings a conversation keeps (the oldest go first).
 MAX_FINDINGS = 200
 # Words of a "yes/no" button: the same reading as anything typed.
@@ -192,6 +210,8 @@ def decide(state: State, u: Understanding) -> Turn:
             return reply
     if u.has(FORGET):
         s.before_forget, s.phase = s.phase, FORGETTING
+        if s.escalated and not s.help_on_way:
+            _reminder(s, out)
         out.text(
             say("forget_confirm"),
             buttons=[
@@ -203,9 +223,21 @@ def decide(state: State, u: Understanding) -> Turn:
 
     _remember(s, u)
     answer = _answer_to_open_question(s, u)
-    correcting = u.has(CORRECTION) or (u.intent == "correct_misunderstanding" and answer is None)
+    # Only the person's words take a red flag away, never the classifier's guess.
+    correcting = u.has(CORRECTION)
     if correcting:
-        _correct(s, u, out)
+        # What the correction takes away first; a red flag in the same words still counts
+        # ("no, you misunderstood, I DO have trouble peeing").
+        said = _Out()
+        reporting = bool(u.red_flags) or answer in (YES, UNSURE)
+        _correct(s, u, said, reporting=reporting)
+        if reporting:
+            _raise_flags(s, u, answer)
+            if _escalate(s, out, u):
+                out.extend([m for m in said.messages if "buttons" not in m])
+                _after_escalation_in_turn(s, u, answer, out)
+                return _finish(s, out)
+        out.extend(said.messages)
         return _finish(s, out)
 
     raised = _raise_flags(s, u, answer)
@@ -313,7 +345,10 @@ def _escalate(s: State, out: _Out, u: Understanding) -> bool:
     messages = advice.escalation_messages(s.level, flags)
     subject = next((f.get("subject") for f in flags if f.get("subject")), None)
     if subject:
-        messages[0]["text"] = say("about_someone", subject=subject) + messages[0]["text"]
+        when = say(f"when.{s.level}")
+        headline, _, rest = messages[0]["text"].partition("\n")
+        about = say("about_someone", subject=subject, when=when)
+        messages[0]["text"] = f"{headline}\n{about}\n{rest}"
     out.extend(messages)
     s.announced = s.level
     s.reminders = 0
@@ -371,7 +406,8 @@ def _while_escalated(
         s.help_on_way = True
         out.text(say(f"getting_help.{level}"))
         return
-    if u.has(PUSHBACK):
+    if u.has(PUSHBACK) or (u.topic in WAITING_TOPICS and not u.has(FEAR)):
+        # "Should I rest it?", "will it get better by itself?" read as asking leave to wait.
         out.text(say(f"pushback.{level}", why=why, when=say(f"when.{level}")))
         out.extend(advice.with_payload(_advice_text(level), level, _current_flags(s)))
         return
@@ -500,6 +536,9 @@ def _start_screening(
     for slot_or_id, yes in screening.prefill(findings, s.flag_ids).items():
         qid = _question_id(slot_or_id)
         s.answers.setdefault(qid, YES if yes else NO)
+    for qid, value in u.answers.items():
+        if value == NO:  # "no problems peeing" in the description answers the bladder question
+            s.answers.setdefault(qid, NO)
     text = summary.summarise(_said(s))
     said = say(intro)
     out.text(f"{text} {said}" if text and intro == "screening_intro" else said)
@@ -630,14 +669,21 @@ def clinician_summary(s: State, today: date | None = None) -> str:
 # --- corrections ------------------------------------------------------------------------------
 
 
-def _correct(s: State, u: Understanding, out: _Out) -> None:
-    """Take away what the person says was wrong, say what changed, and go on with the questions."""
-    denied = negated_concepts(u)
+def _correct(s: State, u: Understanding, out: _Out, *, reporting: bool = False) -> None:
+    """Take away what the person says was wrong, say what changed, and go on with the questions.
+
+    ``reporting``: the correction itself reports a red flag; then only what it names is taken
+    away, never the flags of the last message by default.
+    """
+    denied = negated_concepts(u) | {
+        (f["label"], f["concept"]) for f in u.findings if f["context"] == "other_person"
+    }
     named = [f for f in s.flags if concepts_of_flag(f["id"]) & denied]
-    removed = named or [f for f in s.flags if f["id"] in s.last_raised]
+    removed = named or ([] if reporting else [f for f in s.flags if f["id"] in s.last_raised])
     old_level = s.level
     if not removed:
-        out.text(say("correction_nothing"))
+        if not reporting:
+            out.text(say("correction_nothing"))
     else:
         gone = {f["id"] for f in removed}
         s.flags = [f for f in s.flags if f["id"] not in gone]

@@ -33,6 +33,7 @@ from bot.findings import (
     CURRENT,
     DURATION,
     HISTORICAL,
+    HYPOTHETICAL,
     NEGATED,
     SEVERITY,
     SYMPTOM,
@@ -42,7 +43,7 @@ from bot.findings import (
 from bot.knowledge import retrieval
 from bot.nlp import analyse
 from bot.triage import screening
-from bot.triage.engine import Assessment, assess, person_age
+from bot.triage.engine import Assessment, assess, concepts_of, max_level, person_age
 
 # Kinds of message (``Understanding.acts``; a message can be several: a wish to wait that also
 # asks a question).
@@ -102,7 +103,7 @@ def _plain(text: str) -> str:
 # A message phrased as a question: a question mark, a question word, an auxiliary verb first,
 # or an auxiliary verb before its subject anywhere ("no but will I need surgery").
 _QUESTION = re.compile(
-    r"\?|\b(?:what|whats|how|hows|why|when|where|who|which)\b"
+    r"\?|\b(?:what|whats|how|hows|why|who|which)\b|^\W*(?:when|where)\b"
     r"|^\W*(?:can|could|should|would|will|is|are|am|do|does|did|may|might|shall|have|has)\b"
     r"|\b(?:can|could|should|would|will|is|are|do|does|did|may|might|shall)\s+"
     r"(?:i|it|you|we|this|that|they|he|she|there)\b",
@@ -251,15 +252,18 @@ def _acts(text: str, intent: str | None, analysis: Analysis, symptomatic: bool) 
     for name, pattern in patterns.items():
         if pattern.search(plain):
             acts.append(name)
-    # "I'm not going to hospital" is not news that help is on the way.
-    if GETTING_HELP in acts and PUSHBACK in acts:
+    # "I'm not going to hospital" or "can he drive me instead of calling an ambulance?" is not
+    # news that help is on the way.
+    if GETTING_HELP in acts and (PUSHBACK in acts or analysis.is_question or "?" in text):
         acts.remove(GETTING_HELP)
     from_intent = _INTENT_ACTS.get(intent or "")
+    if from_intent in (FORGET, CORRECTION):
+        from_intent = None  # deleting or taking back what was said needs the person's words
     if from_intent and from_intent not in acts:
         # Small talk the classifier saw counts only when the words hold nothing else.
         if from_intent not in (GREET, THANKS, GOODBYE, SMALL_TALK, OFF_TOPIC) or not symptomatic:
             acts.append(from_intent)
-    asks = analysis.is_question or (not symptomatic and phrased_as_question(text))
+    asks = analysis.is_question or phrased_as_question(text)
     if asks and QUESTION not in acts:
         acts.append(QUESTION)
     if (intent or "").startswith("ask_") and QUESTION not in acts and not symptomatic:
@@ -301,6 +305,37 @@ def _focus(text: str) -> list[str]:
     return found[:4]
 
 
+# Wording that asks: a question word or an auxiliary verb before its subject.
+_ASKING = re.compile(
+    r"^\W*(?:what|whats|how|why|who|which|when|where|can|could|should|would|will|is|are|do|"
+    r"does|did|may|might)\b|\b(?:what|whats|how|why)\b|\b(?:can|could|should|would|will|is|"
+    r"are|do|does|did)\s+(?:i|it|you|this|that|sciatica|they)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|im|i'm|ive|i've|my|me|mine|myself)\b", re.IGNORECASE)
+
+
+def _hedged_counts(analysis: Analysis, assessment: Assessment) -> Assessment:
+    """A red flag said with hedging counts at its full level.
+
+    "My foot sort of catches on the floor sometimes? maybe getting worse" ends a hedge with a
+    question mark, which reads like a question; when the person speaks of themselves and asks
+    nothing (no question word anywhere), a sign read as hypothetical is taken as reported.
+    """
+    if not assessment.unconfirmed or not _FIRST_PERSON.search(analysis.text):
+        return assessment
+    if _ASKING.search(analysis.text.replace("?", ".")):
+        return assessment
+    hypothetical = {(f.label, f.concept) for f in analysis.findings if f.context == HYPOTHETICAL}
+    promoted = [f for f in assessment.unconfirmed if concepts_of(f.id) & hypothetical]
+    if not promoted:
+        return assessment
+    level = assessment.level
+    for flag in promoted:
+        level = max_level(level, flag.level)
+    return assessment.merged(Assessment(level, promoted))
+
+
 def understand(text: str, *, intent: str | None = None, confidence: float = 0.0) -> Understanding:
     """The one reading of a message (see the module docstring). Never raises on bad text."""
     if not isinstance(text, str):
@@ -310,7 +345,7 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         if intent in PAYLOAD_WORDS:
             text = PAYLOAD_WORDS[intent]
     analysis = analyse(text)
-    assessment: Assessment = assess(analysis)
+    assessment: Assessment = _hedged_counts(analysis, assess(analysis))
     findings = analysis.findings
     symptomatic, in_scope = _scope(findings, analysis.text)
     answers = screening.answers_for(analysis, assessment)

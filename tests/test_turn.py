@@ -365,3 +365,67 @@ def test_state_from_slots_survives_unknown_and_missing_values() -> None:
     assert state.flag_ids == ["no_such_rule"]
     turn = send(state, "can I wait till tomorrow?")
     assert advice_restated(turn, "emergency")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my foot sort of catches on the floor sometimes? maybe getting a bit worse each day",
+        "i kind of can't really feel the toilet paper when i wipe?",
+    ],
+)
+def test_a_hedged_report_ending_in_a_question_mark_still_counts(text: str) -> None:
+    assert _read(text, None).level == "emergency", text
+
+
+def test_a_correction_that_reports_a_red_flag_escalates() -> None:
+    state, _ = talk("pain down the back of my left leg, 2 weeks, no problems peeing")
+    turn = send(
+        state, "no, you misunderstood me, I DO have problems peeing, it's hard to get started"
+    )
+    assert turn.state.level == "emergency"
+    assert texts(turn).startswith("emergency")
+
+
+def test_a_correction_about_family_history_removes_only_that_flag() -> None:
+    state, _ = talk("my back is bad and i can't hold my wee anymore, and i had cancer")
+    assert {"cauda_equina_bladder", "cancer_history"} <= set(state.flag_ids)
+    turn = send(state, "no, you misunderstood me, I meant my dad had bowel cancer, not me")
+    assert "cancer_history" not in turn.state.flag_ids
+    assert "cauda_equina_bladder" in turn.state.flag_ids
+    turn = send(turn.state, "so can i wait then?")
+    assert advice_restated(turn, "emergency")
+
+
+@pytest.mark.parametrize(
+    "text", ["they said I was in remission", "i didn't fall far, just onto my bottom"]
+)
+def test_only_the_persons_words_take_a_red_flag_away(text: str) -> None:
+    state, _ = talk("I had bowel cancer 3 years ago and now my back hurts at night")
+    before = set(state.flag_ids)
+    assert before
+    assert before <= set(send(state, text, "correct_misunderstanding").state.flag_ids)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["should i just rest it for a few days", "i'll sleep it off", "will it get better on its own?"],
+)
+def test_after_urgent_advice_resting_or_recovery_questions_get_the_advice(text: str) -> None:
+    turn = send(_state("urgent"), text, "ask_rest_and_activity")
+    assert advice_restated(turn, "urgent")
+    assert "most people recover" not in texts(turn)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "honestly can my husband drive m einstead of calling an ambulance?",
+        "is it ok if i go to the hospital tomorrow",
+        "should i call my gp now or wait?",
+    ],
+)
+def test_a_question_about_getting_help_is_not_taken_as_help_on_the_way(text: str) -> None:
+    turn = send(_state("emergency"), text)
+    assert not turn.state.help_on_way
+    assert advice_restated(turn, "emergency")

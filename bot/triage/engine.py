@@ -667,7 +667,8 @@ def _parse_rules(data: Any, known_signs: set[str] | None, shared: RuleSet) -> Ru
     history_signs = frozenset(_names(data.get("history_signs"), "history_signs"))
     if known_signs is not None and history_signs - known_signs:
         raise _fail(f"history_signs: unknown concepts {sorted(history_signs - known_signs)}")
-    return RuleSet(tuple(rules), cues, history_signs)
+    # Every file's history signs together: a later file never drops an earlier file's.
+    return RuleSet(tuple(rules), cues, shared.history_signs | history_signs)
 
 
 @lru_cache(maxsize=4)
@@ -821,10 +822,13 @@ def _subject(
     top = [flag for flag in flags if flag.level == level]
     theirs = {f.text: f for f in findings if f.experiencer == OTHER}
     mine = {f.text for f in findings if f.experiencer != OTHER}
-    evidence = [e for flag in top for e in flag.evidence]
-    if not top or not evidence or any(e not in theirs or e in mine for e in evidence):
+    evidence = [e for flag in top for e in flag.evidence if e in theirs or e in mine]
+    others = [e for e in evidence if e in theirs and e not in mine]
+    # Most of the words that raised the flags are said of someone else ("my daughter has a
+    # temperature of 40 and is floppy": "floppy" names no one, the temperature is hers).
+    if not top or not others or 2 * len(others) < len(evidence):
         return None
-    for text in evidence:
+    for text in others:
         if theirs[text].who:
             return address(theirs[text].who)
     return "they"
