@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot import advice
+from bot.messages import say
 from bot.nlp import analyse
 from bot.triage.engine import Assessment, assess
 
@@ -128,12 +129,7 @@ def unavailable(text: Any) -> list[dict[str, Any]]:
     signs mean they should not wait for the bot to come back.
     """
     escalation = red_flag_messages(text)
-    apology = {
-        "text": (
-            "Sorry, something went wrong on my side and I couldn't finish answering that. "
-            "Please try again in a minute."
-        )
-    }
+    apology = {"text": (say("unavailable"))}
     if escalation:
         return escalation + [apology]
     return [apology, {"text": SAFETY_LINE}]
