@@ -283,7 +283,12 @@ def _remember(s: State, u: Understanding) -> None:
         return  # a shoulder or a knee is not part of the back-pain picture
     denied = negated_concepts(u)
     kept = [f for f in s.findings if (f["label"], f["concept"]) not in denied]
-    new = [f for f in u.findings if f["context"] in ("current", "historical")]
+    new = [
+        f
+        for f in u.findings
+        if f["context"] in ("current", "historical")
+        or (f["context"] == "other_person" and f.get("assertion") == "current")
+    ]
     # One onset, duration, severity and age: the latest said wins ("no, it came on gradually").
     single = {f["label"]: f for f in new if f["label"] in SINGLE_VALUED and not f.get("ago")}
     new = [f for f in new if f["label"] not in single or single[f["label"]] is f or f.get("ago")]

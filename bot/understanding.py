@@ -35,6 +35,7 @@ from bot.findings import (
     HISTORICAL,
     HYPOTHETICAL,
     NEGATED,
+    OTHER_PERSON,
     SEVERITY,
     SYMPTOM,
     Analysis,
@@ -201,9 +202,15 @@ _ELSEWHERE = re.compile(
 _SCIATICA_WORDS = re.compile(r"\b(sciatica|sciatic|slipped disc|disc|spine|spinal|nerve)\b", re.I)
 
 
+def _theirs_now(finding: Finding) -> bool:
+    return finding.context == OTHER_PERSON and getattr(finding, "assertion", None) == CURRENT
+
+
 def _scope(findings: list[Finding], text: str) -> tuple[bool, bool]:
     """(says something about the person's own symptoms, is in the bot's scope)."""
-    own = [f for f in findings if f.context in (CURRENT, HISTORICAL)]
+    # The writer's own symptoms, or someone else's current ones ("asking for my son: pain down
+    # his leg"); not family history.
+    own = [f for f in findings if f.context in (CURRENT, HISTORICAL) or _theirs_now(f)]
     places = {f.concept for f in own if f.label == BODY_LOCATION}
     feelings = {f.concept for f in own if f.label == SYMPTOM}
     signs = [f for f in own if f.label == CLINICAL_SIGN]

@@ -373,3 +373,14 @@ def test_a_malformed_general_file_fails_at_load_naming_it(
     general.write_text(content, encoding="utf-8")
     with pytest.raises(RulesError, match=rf"^general_emergencies\.yml: .*{message}"):
         load_rules((RULES_FILE, general))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my 4 year old has had diarrhoea all day and there's blood in it now",
+        "its 3am and i just noticed i cant really feel my bum cheeks or between my legs",
+    ],
+)
+def test_signs_said_with_a_few_words_between_still_count(text: str) -> None:
+    assert assess(analyse(text)).level == "emergency"

@@ -429,3 +429,13 @@ def test_a_question_about_getting_help_is_not_taken_as_help_on_the_way(text: str
     turn = send(_state("emergency"), text)
     assert not turn.state.help_on_way
     assert advice_restated(turn, "emergency")
+
+
+def test_someone_elses_ordinary_symptoms_are_screened_and_answered_for_them() -> None:
+    state, turns = talk(
+        "asking for my son, 19, sharp pain from his lower back down his left leg since saturday"
+    )
+    assert screening_question_open(turns[0])
+    turn = send(state, "he says no")
+    assert turn.state.answers[QUESTION_IDS[0]] == "no"
+    assert screening_question_open(turn)
