@@ -163,15 +163,7 @@ class Turn:
 
 
 def _flag(rule_id: str, subject: str | None = None) -> dict[str, Any]:
-    flag = flag_for(rule_id)
-    return {
-        "id": flag.id,
-        "level": flag.level,
-        "category": flag.category,
-        "reason": flag.reason,
-        "source": flag.source,
-        "subject": subject,
-    }
+    return {**flag_for(rule_id).as_dict(), "subject": subject}
 
 
 class _Out:

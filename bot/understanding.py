@@ -178,16 +178,6 @@ def _finding_dict(finding: Finding, text: str) -> dict[str, Any]:
     return data
 
 
-def _flag_dict(flag: Any) -> dict[str, str]:
-    return {
-        "id": flag.id,
-        "level": flag.level,
-        "category": flag.category,
-        "reason": flag.reason,
-        "source": flag.source,
-    }
-
-
 # Body places that belong to the back, or where pain can be referred from it; a foot, a knee or
 # an ankle on its own is in scope only with nerve-type feelings (shooting, numb, tingling, weak).
 _BACK = {"lower_back", "back", "buttock", "saddle_area", "back_passage", "genitals"}
@@ -371,7 +361,7 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         confidence=float(confidence or 0.0),
         findings=[_finding_dict(f, analysis.text) for f in findings],
         level=assessment.level,
-        red_flags=[_flag_dict(f) for f in assessment.red_flags],
+        red_flags=[f.as_dict() for f in assessment.red_flags],
         ask_about=list(assessment.screen),
         subject=getattr(assessment, "subject", None),
         answers=answers,

@@ -46,45 +46,21 @@ from typing import Any
 
 import yaml
 
+from bot.knowledge.answers import TOPICS as KNOWN_TOPICS
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "eval" / "external"
 SOURCES_FILE = DATA / "sources.yml"
 SPLITS = ("dev", "test")
 DEV_SHARE = 40  # per cent of each category in dev; the rest is the sealed test part
 
-# The module that starts the real servers for the tests. Imported here and nowhere else.
+# The process helpers that start the real servers.
 SERVERS_MODULE = "scripts.processes"
 
 CATEGORIES = ("emergency", "back_pain_description", "question", "not_back_pain")
 
-# Topics the five documents cover (the clinical reference, "What the documents say").
-TOPICS = frozenset(
-    {
-        "what_is_sciatica",
-        "sciatic_nerve",
-        "causes",
-        "symptoms",
-        "diagnosis",
-        "mri",
-        "treatment",
-        "medication",
-        "injections",
-        "surgery",
-        "exercises",
-        "nerve_glide",
-        "cat_camel",
-        "straight_leg_raise",
-        "hip_cars",
-        "recovery",
-        "prevention",
-        "piriformis",
-        "pregnancy",
-        "red_flags",
-        "physical_therapy_access",
-        "alternative_therapies",
-        "rest_and_activity",
-    }
-)
+# Topics the five documents cover: the project's topic ids (an answer's payload names one).
+TOPICS = frozenset(KNOWN_TOPICS)
 NOT_COVERED = "not_covered"
 
 FLAGGED_LEVELS = frozenset({"urgent", "emergency", "crisis"})

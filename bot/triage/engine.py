@@ -147,6 +147,16 @@ class RedFlag:
     source: str
     evidence: tuple[str, ...] = ()
 
+    def as_dict(self) -> dict[str, str]:
+        """What a conversation keeps of a red flag (its evidence stays in the message)."""
+        return {
+            "id": self.id,
+            "level": self.level,
+            "category": self.category,
+            "reason": self.reason,
+            "source": self.source,
+        }
+
 
 @dataclass
 class Assessment:
