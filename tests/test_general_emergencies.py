@@ -384,3 +384,9 @@ def test_a_malformed_general_file_fails_at_load_naming_it(
 )
 def test_signs_said_with_a_few_words_between_still_count(text: str) -> None:
     assert assess(analyse(text)).level == "emergency"
+
+
+def test_sudden_or_severe_tummy_pain_is_an_emergency_and_a_mild_ache_is_not() -> None:
+    sudden = "sudden really bad pain in my stomach going through to my back, worst pain ever"
+    assert assess(analyse(sudden)).level == "emergency"
+    assert assess(analyse("i have a bit of a tummy ache")).level != "emergency"
