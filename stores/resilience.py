@@ -3,7 +3,7 @@ advice from Rasa itself, instead of silence.
 
 Every answer of this bot comes from a custom action. In Rasa 3.6 a custom action that cannot
 reach the action server raises inside ``RemoteAction.run``; ``MessageProcessor._run_action``
-(and ``ActionExtractSlots`` for the slot mapping ``action_assess_message``) log that exception and
+(and ``ActionExtractSlots`` for a custom slot mapping's action) log that exception and
 drop the action's events, so the person gets no reply at all - even to "I can't feel the toilet
 paper when I wipe".
 
@@ -20,7 +20,7 @@ through - with ``with_fallback``:
   detector and ``bot.advice``;
 - this happens once per message: later failures in the same turn raise as before, so Rasa logs
   them as usual and the person does not get the apology twice;
-- a call for a custom slot mapping (``action_assess_message``, run by ``ActionExtractSlots``) is
+- a call for a custom slot mapping (an action the domain names under a slot, run by ``ActionExtractSlots``) is
   left alone: Rasa keeps only the slots such a call returns, so the apology comes with the next
   action of the turn instead. The call is recognised from its own arguments: its action is one
   the domain names as a custom slot mapping;

@@ -124,9 +124,7 @@ def profile_findings(results: dict[str, Any]) -> list[str]:
                 "action server's replies: Rasa 3.6's `RemoteAction._validate_action_result` calls "
                 "`jsonschema.validate`, which checks the (constant) response schema against the "
                 "JSON Schema metaschema again on every custom action call before checking the "
-                "reply. This bot makes one to three such calls per message "
-                "(`action_assess_message` after every message, then the answer, or the screening "
-                "form's validation and its next question)."
+                "reply. This bot makes one such call per message (`action_turn`)."
             )
     if rasa and actions and "working_pct" in actions:
         found.append(

@@ -86,7 +86,7 @@ def test_cors_allows_only_the_configured_origins(bot: Bot) -> None:
 def test_the_action_server_refuses_calls_without_rasas_secret(
     bot: Bot, headers: dict[str, str]
 ) -> None:
-    call = {"next_action": "action_assess_message", "sender_id": "x", "tracker": {}, "domain": {}}
+    call = {"next_action": "action_turn", "sender_id": "x", "tracker": {}, "domain": {}}
     webhook = requests.post(f"{bot.actions_url}/webhook", json=call, headers=headers, timeout=30)
     listing = requests.get(f"{bot.actions_url}/actions", headers=headers, timeout=30)
     assert webhook.status_code == 401
@@ -97,7 +97,7 @@ def test_the_action_server_answers_rasas_secret(bot: Bot) -> None:
     headers = {"X-Action-Token": bot.action_token}
     response = requests.get(f"{bot.actions_url}/actions", headers=headers, timeout=30)
     assert response.status_code == 200
-    assert {"name": "action_assess_message"} in response.json()
+    assert {"name": "action_turn"} in response.json()
 
 
 def _other_addresses() -> list[str]:
