@@ -20,10 +20,10 @@ through - with ``with_fallback``:
   detector and ``bot.advice``;
 - this happens once per message: later failures in the same turn raise as before, so Rasa logs
   them as usual and the person does not get the apology twice;
-- a call for a custom slot mapping (an action the domain names under a slot, run by ``ActionExtractSlots``) is
-  left alone: Rasa keeps only the slots such a call returns, so the apology comes with the next
-  action of the turn instead. The call is recognised from its own arguments: its action is one
-  the domain names as a custom slot mapping;
+- a call for a custom slot mapping (an action the domain names under a slot, run by
+  ``ActionExtractSlots``) is left alone: Rasa keeps only the slots such a call returns, so the
+  apology comes with the next action of the turn instead. The call is recognised from its own
+  arguments: its action is one the domain names as a custom slot mapping;
 - a rejection (``ActionExecutionRejection``, the action server saying "not me") is not a failure
   and passes through untouched;
 - nothing is remembered: the next message calls the action server again, so the bot recovers as
