@@ -474,7 +474,7 @@ def render_markdown(results: Mapping[str, Any], examples: int = 10) -> str:
     split = results["split"]
     measures = results["measures"]
     lines = [
-        f"# External evaluation ({split})",
+        f"## External evaluation ({split})",
         "",
         "| measure | value | passed / n |",
         "|---|---|---|",
@@ -494,7 +494,7 @@ def render_markdown(results: Mapping[str, Any], examples: int = 10) -> str:
         failed = [r for r in results["items"] if r["category"] == category and not r["passed"]]
         if not failed:
             continue
-        lines += ["", f"## Failing: {name} ({len(failed)})", ""]
+        lines += ["", f"### Failing: {name} ({len(failed)})", ""]
         for r in failed[:examples]:
             text = " ".join(r["text"].split())
             text = text if len(text) <= 160 else text[:157] + "..."
