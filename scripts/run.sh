@@ -50,6 +50,14 @@ trap cleanup INT TERM EXIT
 
 actions_up() { curl -fsS "http://localhost:$ACTIONS_PORT/health" >/dev/null 2>&1; }
 
+# endpoints.yml names the action server on port 5055; on another port Rasa gets a copy that
+# names that port.
+ENDPOINTS=endpoints.yml
+if [ "$ACTIONS_PORT" != 5055 ]; then
+  ENDPOINTS=var/endpoints.yml
+  sed "s#localhost:5055/#localhost:$ACTIONS_PORT/#" endpoints.yml >"$ENDPOINTS"
+fi
+
 if actions_up; then
   echo "Using the action server already running on port $ACTIONS_PORT"
 else
@@ -71,12 +79,12 @@ if [ "${1:-}" = "--shell" ]; then
   # Its own port, so it works next to a running `make run`. `rasa shell` serves the terminal
   # chat through an unauthenticated REST webhook and, like `rasa run`, listens on every
   # interface unless told otherwise: loopback only.
-  "$BIN/rasa" shell --endpoints endpoints.yml --interface 127.0.0.1 --port "${SHELL_PORT:-5006}"
+  "$BIN/rasa" shell --endpoints "$ENDPOINTS" --interface 127.0.0.1 --port "${SHELL_PORT:-5006}"
   exit 0
 fi
 
 # Deletes conversations idle for longer than BOT_RETENTION_DAYS (default 30), now and daily.
-"$BIN/python" -m stores.retention --endpoints endpoints.yml --every 24 >var/log/retention.log 2>&1 &
+"$BIN/python" -m stores.retention --endpoints "$ENDPOINTS" --every 24 >var/log/retention.log 2>&1 &
 pids+=($!)
 
 echo "Starting the bot on http://localhost:$RASA_PORT"
@@ -84,7 +92,7 @@ echo "Starting the bot on http://localhost:$RASA_PORT"
 # is never on a command line (which every user of the machine can read in `ps`).
 "$BIN/python" -m scripts.rasa_server run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
   --jwt-method HS256 --cors "${cors_origins[@]}" \
-  --endpoints endpoints.yml --credentials credentials.yml &
+  --endpoints "$ENDPOINTS" --credentials credentials.yml &
 rasa_pid=$!
 pids+=("$rasa_pid")
 
