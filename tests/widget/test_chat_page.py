@@ -39,6 +39,8 @@ def test_describe_symptoms_then_answer_a_screening_question_with_a_button(chat: 
 
 
 def test_a_red_flag_is_shown_as_an_emergency(chat: Chat) -> None:
+    chat.send("hello")  # an ordinary bot message to compare the emergency with
+    chat.settle()
     chat.send(RED_FLAG)
     emergency = chat.page.locator(".msg--emergency")
     emergency.wait_for(timeout=REPLY_TIMEOUT_MS)
