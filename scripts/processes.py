@@ -292,3 +292,15 @@ def start_bot(
         env=dict(env or {}),
         extra_args=tuple(extra_args),
     )
+
+
+def command_lines() -> dict[int, str]:
+    """Every running process's command line, by pid (what ``ps`` shows any user)."""
+    lines = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                pass
+    return lines

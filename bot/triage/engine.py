@@ -868,11 +868,6 @@ def assess(analysis: Analysis, rule_set: RuleSet | None = None) -> Assessment:
     return Assessment(level, red_flags, unconfirmed, _subject(red_flags, level, findings))
 
 
-def assess_findings(findings: Sequence[Finding], text: str = "") -> Assessment:
-    """Assess findings without their message (e.g. kept from earlier in a conversation)."""
-    return assess(Analysis(text=text, findings=list(findings)))
-
-
 def flag_for(rule_id: str, evidence: Iterable[str] = ()) -> RedFlag:
     """The red flag of a rule fired for another reason than words (e.g. a screening answer)."""
     return rule_by_id(rule_id).flag(evidence)

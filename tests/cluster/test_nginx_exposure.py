@@ -13,13 +13,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from scripts import cluster
-from scripts.processes import free_port
+from scripts.processes import command_lines, free_port
 from tests.cluster.conftest import ClusterUnderTest
 
 pytestmark = pytest.mark.cluster
@@ -144,17 +143,6 @@ def test_nginx_answers_404_for_the_http_api_and_anything_else(
     assert status in (400, 404), (status, body)
     assert b"upstream" not in body
     assert len(upstream.seen) == before, upstream.seen[before:]
-
-
-def command_lines() -> dict[int, str]:
-    lines = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                lines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                pass
-    return lines
 
 
 def test_a_running_cluster_keeps_its_secrets_off_every_command_line(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.processes import ROOT, base_env, free_port
+from scripts.processes import ROOT, base_env, command_lines, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -103,17 +103,6 @@ def start_run_sh(*args: str, terminal: bool = False) -> Started:
         os.close(terminal_side)
     threading.Thread(target=collect, daemon=True).start()
     return started
-
-
-def command_lines() -> dict[int, str]:
-    lines = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                lines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                pass
-    return lines
 
 
 def listening_addresses(port: int) -> set[str]:
