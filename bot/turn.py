@@ -271,7 +271,7 @@ def _finish(s: State, out: _Out) -> Turn:
 
 def _remember(s: State, u: Understanding) -> None:
     """Keep what the person says about themselves; a denial takes an earlier finding away."""
-    if not u.in_scope:
+    if not _in_scope(s, u):
         return  # a shoulder or a knee is not part of the back-pain picture
     denied = negated_concepts(u)
     kept = [f for f in s.findings if (f["label"], f["concept"]) not in denied]
@@ -286,6 +286,16 @@ def _remember(s: State, u: Understanding) -> None:
     new = [f for f in new if f["label"] not in single or single[f["label"]] is f or f.get("ago")]
     kept = [f for f in kept if f["label"] not in single]
     s.findings = (kept + new)[-MAX_FINDINGS:]
+
+
+_BACK_CONCEPTS = frozenset({"lower_back", "back", "buttock", "sciatica"})
+
+
+def _in_scope(s: State, u: Understanding) -> bool:
+    """Back pain, or a leg, hip or foot in a conversation that is already about the back."""
+    if u.in_scope:
+        return True
+    return u.limb_only and any(f["concept"] in _BACK_CONCEPTS for f in s.findings)
 
 
 def _answer_to_open_question(s: State, u: Understanding) -> str | None:
@@ -383,7 +393,7 @@ def _after_escalation_in_turn(s: State, u: Understanding, answer: str | None, ou
     if s.phase == CONFIRMING:
         s.phase, s.question = IDLE, None
     sciatica = all(f.get("category") != "outside_sciatica" for f in s.flags)
-    if s.phase == IDLE and not s.screened and sciatica and u.symptomatic and u.in_scope:
+    if s.phase == IDLE and not s.screened and sciatica and u.symptomatic and _in_scope(s, u):
         _start_screening(s, u, out, intro="screening_after_urgent")
         return
     if s.phase == SCREENING and answer is not None and s.question:
@@ -467,14 +477,14 @@ def _ordinary(s: State, u: Understanding, answer: str | None, out: _Out) -> None
     if u.has(BOT_CHALLENGE):
         out.text(say("bot_challenge"))
         return
-    if u.has(REPORT) and not u.in_scope:
+    if u.has(REPORT) and not _in_scope(s, u):
         out.text(say("out_of_scope_pain", place=_places(u) or "this pain"))
         return
     if u.has(QUESTION) or (u.topic and not u.has(REPORT)):
         _answer_question(s, u, out)
         if u.ask_about and not u.red_flags:
             _confirm(s, u.ask_about[0], out)
-        elif u.symptomatic and not s.screened and s.phase == IDLE and u.in_scope:
+        elif u.symptomatic and not s.screened and s.phase == IDLE and _in_scope(s, u):
             _start_screening(s, u, out)
         return
     if u.has(REPORT):

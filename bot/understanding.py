@@ -44,7 +44,7 @@ from bot.findings import (
 from bot.knowledge import retrieval
 from bot.nlp import analyse
 from bot.triage import screening
-from bot.triage.engine import Assessment, assess, concepts_of, max_level, person_age
+from bot.triage.engine import Assessment, assess, concepts_of, max_level, person_age, rules
 
 # Kinds of message (``Understanding.acts``; a message can be several: a wish to wait that also
 # asks a question).
@@ -104,9 +104,14 @@ def _plain(text: str) -> str:
 # A message phrased as a question: a question mark, a question word, an auxiliary verb first,
 # or an auxiliary verb before its subject anywhere ("no but will I need surgery").
 _QUESTION = re.compile(
-    r"\?|\b(?:what|whats|how|hows|why|who|which)\b|^\W*(?:when|where)\b"
+    r"\?|\b(?:what|whats|how|hows|why|who|which)\b"
+    # "when will it stop", not "when I bend there is pain"
+    r"|^\W*(?:when|where)\s+(?:is|are|was|were|do|does|did|can|could|should|will|would|to|has|"
+    r"have|might|may)\b"
     r"|^\W*(?:can|could|should|would|will|is|are|am|do|does|did|may|might|shall|have|has)\b"
-    r"|\b(?:can|could|should|would|will|is|are|do|does|did|may|might|shall)\s+"
+    # ... but not "there is this pain" or "that is it"
+    r"|(?<!there )(?<!here )(?<!that )(?<!this )(?<!what )(?<!it )(?<!which )"
+    r"\b(?:can|could|should|would|will|is|are|do|does|did|may|might|shall)\s+"
     r"(?:i|it|you|we|this|that|they|he|she|there)\b",
     re.IGNORECASE,
 )
@@ -136,6 +141,7 @@ class Understanding:
     facts: dict[str, Any] = field(default_factory=dict)  # pregnant, age
     symptomatic: bool = False  # says something about the person's own pain or symptoms
     in_scope: bool = True  # back pain, or leg symptoms that may come from the back
+    limb_only: bool = False  # a leg, hip or foot alone: in scope if the back came up earlier
     elsewhere: str | None = None  # the part of the body named when it is not in scope
     reply: str | None = None  # yes / no / unsure in so many words, whatever was asked
     reply_leads: bool = False  # the message opens with that yes / no / not sure
@@ -178,11 +184,21 @@ def _finding_dict(finding: Finding, text: str) -> dict[str, Any]:
     return data
 
 
-# Body places that belong to the back, or where pain can be referred from it; a foot, a knee or
-# an ankle on its own is in scope only with nerve-type feelings (shooting, numb, tingling, weak).
+# Body places that belong to the back, and places where pain can be referred from it. A leg or
+# thigh alone is in scope (sciatica is often felt there first); a hip, groin, calf, knee, ankle
+# or foot, or sore leg muscles, only when it could come from the back: with nerve-type feelings
+# (shooting, numb, tingling, weak), wording that says it spreads ("down my leg"), a nerve or
+# cauda equina sign, or back pain known from earlier in the conversation.
 _BACK = {"lower_back", "back", "buttock", "saddle_area", "back_passage", "genitals"}
-_REFERRED = {"hip", "groin", "thigh", "leg", "calf"}
+_REFERRED = {"hip", "groin", "thigh", "leg", "calf", "foot", "ankle", "knee"}
+_SCIATIC_AREA = {"leg", "thigh"}
+_LOCAL = re.compile(r"\b(muscles?|joints?|knees?|ankles?|shins?|tendons?|hamstrings?)\b", re.I)
 _NERVE = {"shooting", "electric", "burning", "numbness", "tingling", "pins_and_needles", "weakness"}
+_SPREADING = re.compile(
+    r"\b(?:down|radiat\w*|spread\w*|shoot\w*|travel\w*|runs?|running|goes|going|into)\b"
+    r"(?:\s+\w+){0,3}?\s+(?:legs?|thighs?|calf|calves|foot|feet|knees?|toes?|ankles?)\b",
+    re.IGNORECASE,
+)
 # Parts of the body the bot does not cover when the back and legs are not mentioned.
 _ELSEWHERE = re.compile(
     r"\b(shoulders?|neck|arms?|elbows?|wrists?|hands?|fingers?|thumbs?|head|jaw|teeth|tooth|"
@@ -190,14 +206,33 @@ _ELSEWHERE = re.compile(
     re.IGNORECASE,
 )
 _SCIATICA_WORDS = re.compile(r"\b(sciatica|sciatic|slipped disc|disc|spine|spinal|nerve)\b", re.I)
+IN_SCOPE, OUT_OF_SCOPE, LIMB_ONLY = "in_scope", "out_of_scope", "limb_only"
+# Signs that tie a leg, hip or foot to the back: nerve and cauda equina red flags ("my leg keeps
+# giving way", "can't feel my bladder"); not a fall or a fever.
+_NERVE_CATEGORIES = ("cauda_equina", "neurological", "bilateral")
+
+
+@lru_cache(maxsize=1)
+def _nerve_signs() -> frozenset[str]:
+    return frozenset(
+        concept
+        for rule in rules()
+        if rule.category in _NERVE_CATEGORIES and rule.match is not None
+        for label, concept in concepts_of(rule.id)
+        if label == CLINICAL_SIGN
+    )
 
 
 def _theirs_now(finding: Finding) -> bool:
     return finding.context == OTHER_PERSON and getattr(finding, "assertion", None) == CURRENT
 
 
-def _scope(findings: list[Finding], text: str) -> tuple[bool, bool]:
-    """(says something about the person's own symptoms, is in the bot's scope)."""
+def _scope(findings: list[Finding], text: str) -> tuple[bool, str]:
+    """(says something about the person's own symptoms, how it sits with the bot's scope).
+
+    ``LIMB_ONLY``: pain in a leg, hip or foot with nothing that ties it to the back; in scope
+    when the conversation is already about back pain (the turn model knows that).
+    """
     # The writer's own symptoms, or someone else's current ones ("asking for my son: pain down
     # his leg"); not family history.
     own = [f for f in findings if f.context in (CURRENT, HISTORICAL) or _theirs_now(f)]
@@ -205,13 +240,22 @@ def _scope(findings: list[Finding], text: str) -> tuple[bool, bool]:
     feelings = {f.concept for f in own if f.label == SYMPTOM}
     signs = [f for f in own if f.label == CLINICAL_SIGN]
     symptomatic = bool(places or feelings or signs)
+    nerve_signs = any(f.concept in _nerve_signs() for f in signs)
     if not symptomatic:
-        return False, True
-    if places & (_BACK | _REFERRED) or signs or _SCIATICA_WORDS.search(text):
-        return True, True
+        return False, IN_SCOPE
+    if places & _BACK or _SCIATICA_WORDS.search(text):
+        return True, IN_SCOPE
+    nerve = bool(feelings & _NERVE) or bool(_SPREADING.search(text))
+    if places & _REFERRED:
+        if nerve or nerve_signs:
+            return True, IN_SCOPE
+        # "my left leg hurts" can be sciatica; a knee, an ankle or sore leg muscles are not
+        if places & _SCIATIC_AREA and not places - _SCIATIC_AREA and not _LOCAL.search(text):
+            return True, IN_SCOPE
+        return True, LIMB_ONLY
     if _ELSEWHERE.search(text):
-        return True, False  # a shoulder, a neck, a knee ... on its own
-    return True, not places or bool(feelings & _NERVE)
+        return True, OUT_OF_SCOPE  # a shoulder, a neck, a wrist ... on its own
+    return True, IN_SCOPE if not places or nerve or signs else OUT_OF_SCOPE
 
 
 def _elsewhere(text: str, findings: list[Finding]) -> str | None:
@@ -344,7 +388,7 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
     analysis = analyse(text)
     assessment: Assessment = _hedged_counts(analysis, assess(analysis))
     findings = analysis.findings
-    symptomatic, in_scope = _scope(findings, analysis.text)
+    symptomatic, scope = _scope(findings, analysis.text)
     answers = screening.answers_for(analysis, assessment)
     acts = _acts(analysis.text, intent, analysis, symptomatic)
     topic = intent[4:] if intent and intent.startswith("ask_") else None
@@ -371,8 +415,9 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         retrieved=retrieved,
         facts=_facts(analysis),
         symptomatic=symptomatic,
-        in_scope=in_scope,
-        elsewhere=_elsewhere(analysis.text, findings) if not in_scope else None,
+        in_scope=scope == IN_SCOPE,
+        limb_only=scope == LIMB_ONLY,
+        elsewhere=_elsewhere(analysis.text, findings) if scope != IN_SCOPE else None,
         reply=screening.plain_answer(analysis),
         reply_leads=screening.leads_with_answer(analysis.text),
         focus=_focus(analysis.text) if QUESTION in acts else [],

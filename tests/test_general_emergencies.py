@@ -206,6 +206,10 @@ LAY = [
     ("painful muscle spasms since I stood on a rusty nail", "outside_tetanus"),
     ("just back from Nigeria with a fever and shaking chills", "outside_fever_after_travel"),
     ("crushing chest pain", "outside_chest_pain"),
+    ("a squeezing feeling I've got in the middle of my chest", "outside_chest_pain"),
+    ("the pain goes from my chest into my jaw", "outside_chest_pain"),
+    ("sharp pain on the right side of my chest when I breathe in", "outside_chest_pain"),
+    ("my chest and left arm really hurt", "outside_chest_pain"),
     ("my face is drooping on one side", "outside_stroke"),
     ("I think I might have sepsis", "outside_sepsis"),
 ]
@@ -243,6 +247,9 @@ CLEAR = [
     "I'm suffocating under all this work",
     "it was 40 degrees on holiday and my back was fine",
     "my jaw aches from clenching my teeth",
+    "sharp pain in my leg, my chest is fine",
+    "my chest x-ray was clear but my back hurts",
+    "I do chest press at the gym and now my back hurts",
 ]
 
 # Questions are answered, never escalated.

@@ -439,3 +439,46 @@ def test_someone_elses_ordinary_symptoms_are_screened_and_answered_for_them() ->
     turn = send(state, "he says no")
     assert turn.state.answers[QUESTION_IDS[0]] == "no"
     assert screening_question_open(turn)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my knee hurts when I go down stairs",
+        "sore calf muscles after my run yesterday",
+        "I have a stiffness in my elbows and shoulders",
+        "when I straighten my leg there is pain in the knee joint",
+    ],
+)
+def test_pain_elsewhere_gets_the_scope_note_not_the_sciatica_screening(text: str) -> None:
+    _, turns = talk(text)
+    assert not screening_question_open(turns[0])
+    assert "back pain and sciatica" in texts(turns[0])
+    assert turns[0].state.level is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my left leg has hurt for 3 weeks",
+        "pain shooting into my calf",
+        "my foot is numb and tingly",
+        "my knee keeps giving way",
+    ],
+)
+def test_a_leg_that_could_be_sciatica_is_screened_or_escalated(text: str) -> None:
+    _, turns = talk(text)
+    assert screening_question_open(turns[0]) or turns[0].state.level in ("urgent", "emergency")
+
+
+def test_a_calf_mentioned_after_back_pain_stays_part_of_the_picture() -> None:
+    state, _ = talk("my lower back has been bad for a week")
+    turn = send(state, "stop")
+    turn = send(turn.state, "my calf hurts too now")
+    assert "back pain and sciatica" not in texts(turn)
+    assert any(f["concept"] == "calf" for f in turn.state.findings)
+
+
+def test_hearsay_about_sciatica_is_a_question_not_a_red_flag() -> None:
+    _, turns = talk("i read online that sciatica can paralyse you, is that true")
+    assert turns[0].state.flag_ids == []
