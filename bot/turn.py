@@ -750,7 +750,14 @@ def _answer_messages(answer: kb.Answer) -> list[dict[str, Any]]:
     ]
     return [
         {"text": kb.render_text(answer)},
-        {"json_message": {"type": "sources", "topic": answer.topic, "sources": sources}},
+        {
+            "json_message": {
+                "type": "sources",
+                "topic": answer.topic,
+                "kind": answer.kind,
+                "sources": sources,
+            }
+        },
     ]
 
 

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot import paths
+from bot.asking import asks_in_words, phrased_as_question, speaks_of_self
 from bot.findings import (
     AGE,
     BODY_LOCATION,
@@ -99,26 +100,6 @@ def _plain(text: str) -> str:
     """Lower case, straight quotes, apostrophes dropped, single spaces."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
     return " ".join(text.replace("'", "").split())
-
-
-# A message phrased as a question: a question mark, a question word, an auxiliary verb first,
-# or an auxiliary verb before its subject anywhere ("no but will I need surgery").
-_QUESTION = re.compile(
-    r"\?|\b(?:what|whats|how|hows|why|who|which)\b"
-    # "when will it stop", not "when I bend there is pain"
-    r"|^\W*(?:when|where)\s+(?:is|are|was|were|do|does|did|can|could|should|will|would|to|has|"
-    r"have|might|may)\b"
-    r"|^\W*(?:can|could|should|would|will|is|are|am|do|does|did|may|might|shall|have|has)\b"
-    # ... but not "there is this pain" or "that is it"
-    r"|(?<!there )(?<!here )(?<!that )(?<!this )(?<!what )(?<!it )(?<!which )"
-    r"\b(?:can|could|should|would|will|is|are|do|does|did|may|might|shall)\s+"
-    r"(?:i|it|you|we|this|that|they|he|she|there)\b",
-    re.IGNORECASE,
-)
-
-
-def phrased_as_question(text: str) -> bool:
-    return bool(_QUESTION.search(text))
 
 
 @dataclass
@@ -300,9 +281,13 @@ def _acts(text: str, intent: str | None, analysis: Analysis, symptomatic: bool) 
     from_intent = _INTENT_ACTS.get(intent or "")
     if from_intent in (FORGET, CORRECTION):
         from_intent = None  # deleting or taking back what was said needs the person's words
+    if from_intent == BOT_CHALLENGE and len(text.split()) > 12:
+        from_intent = None  # "are you a bot?" is short; a long message is about something else
     if from_intent and from_intent not in acts:
         # Small talk the classifier saw counts only when the words hold nothing else.
-        if from_intent not in (GREET, THANKS, GOODBYE, SMALL_TALK, OFF_TOPIC) or not symptomatic:
+        if from_intent not in (GREET, THANKS, GOODBYE, SMALL_TALK, OFF_TOPIC, BOT_CHALLENGE) or (
+            not symptomatic
+        ):
             acts.append(from_intent)
     asks = analysis.is_question or phrased_as_question(text)
     if asks and QUESTION not in acts:
@@ -346,16 +331,6 @@ def _focus(text: str) -> list[str]:
     return found[:4]
 
 
-# Wording that asks: a question word or an auxiliary verb before its subject.
-_ASKING = re.compile(
-    r"^\W*(?:what|whats|how|why|who|which|when|where|can|could|should|would|will|is|are|do|"
-    r"does|did|may|might)\b|\b(?:what|whats|how|why)\b|\b(?:can|could|should|would|will|is|"
-    r"are|do|does|did)\s+(?:i|it|you|this|that|sciatica|they)\b",
-    re.IGNORECASE,
-)
-_FIRST_PERSON = re.compile(r"\b(?:i|im|i'm|ive|i've|my|me|mine|myself)\b", re.IGNORECASE)
-
-
 def _hedged_counts(analysis: Analysis, assessment: Assessment) -> Assessment:
     """A red flag said with hedging counts at its full level.
 
@@ -363,9 +338,9 @@ def _hedged_counts(analysis: Analysis, assessment: Assessment) -> Assessment:
     question mark, which reads like a question; when the person speaks of themselves and asks
     nothing (no question word anywhere), a sign read as hypothetical is taken as reported.
     """
-    if not assessment.unconfirmed or not _FIRST_PERSON.search(analysis.text):
+    if not assessment.unconfirmed or not speaks_of_self(analysis.text):
         return assessment
-    if _ASKING.search(analysis.text.replace("?", ".")):
+    if asks_in_words(analysis.text):
         return assessment
     hypothetical = {(f.label, f.concept) for f in analysis.findings if f.context == HYPOTHETICAL}
     promoted = [f for f in assessment.unconfirmed if concepts_of(f.id) & hypothetical]

@@ -210,6 +210,10 @@ class KnowledgeBase:
         haystack = " ".join(texts).lower()
         return any(_stem(word) in haystack for word in focus)
 
+    def topics_of_passage(self, passage_id: str) -> list[str]:
+        """The curated topics written from this passage (what a quote from it is about)."""
+        return [t for t in self.topics() if passage_id in self.entries[t].passages]
+
     def topics(self) -> list[str]:
         return [t for t in TOPICS if t in self.entries] + [
             t for t in self.entries if t not in TOPICS
@@ -257,6 +261,10 @@ def topics() -> list[str]:
 
 def fits(topic: str, focus: list[str]) -> bool:
     return knowledge_base().fits(topic, focus)
+
+
+def topics_of_passage(passage_id: str) -> list[str]:
+    return knowledge_base().topics_of_passage(passage_id)
 
 
 def menu_text() -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 from rank_bm25 import BM25Okapi
 
-from bot.knowledge.answers import RETRIEVED, Answer, Source
+from bot.knowledge.answers import RETRIEVED, Answer, Source, topics_of_passage
 from bot.knowledge.corpus import DATA_DIR, Corpus, Passage, load_corpus, not_quoted_patterns
 from bot.knowledge.text import normalise, sentences
 
@@ -239,6 +239,7 @@ def default_index() -> PassageIndex:
     return PassageIndex(load_corpus())
 
 
+@lru_cache(maxsize=4)
 def load_threshold(path: Path = THRESHOLD_FILE) -> float:
     """The calibrated minimum coverage (see ``Hit``) for quoting a passage."""
     data = yaml.safe_load(path.read_text("utf-8"))
@@ -282,8 +283,10 @@ def from_passage(passage_id: str, text: str) -> Answer:
     """The retrieved answer for a passage found earlier (the quote already made from it)."""
     corpus = load_corpus()
     document = corpus.document_of(passage_id)
+    # A quote from a passage that a curated answer was written from is about that answer's topic.
+    about = topics_of_passage(passage_id)
     return Answer(
-        topic=RETRIEVED,
+        topic=about[0] if about else RETRIEVED,
         title=document.title,
         text=text,
         sources=[Source(title=document.title, file_name=document.file_name, doc_id=document.id)],

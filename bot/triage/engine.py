@@ -22,12 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.asking import opens_as_question, speaks_of_self
 from bot.findings import (
     AGE,
     AGGRAVATING,
@@ -104,15 +105,6 @@ _CLAUSE_BREAK = re.compile(
     r"(?!\s+(?:it|it's|its|this|that|is|getting|gets|keeps|has|now|still|seems|feels)\b)",
     re.IGNORECASE,
 )
-# A sentence that asks something ("is losing bladder control serious?", "does sciatica cause
-# incontinence") without saying anything about the person is a question, even when the context
-# layer reads the sign in it as current: it is answered and the screening question asked.
-_QUESTION_START = re.compile(
-    r"^\W*(what|whats|what's|is|are|can|could|should|shall|does|do|did|how|why|when|will|would"
-    r"|which|who|whether|any)\b(?!n?['’]?t\b)",
-    re.IGNORECASE,
-)
-_FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|me|my|myself|mine)\b", re.IGNORECASE)
 _AGE_SELF = (
     re.compile(r"\b(?:i'?m|i am|im|aged?)\s+(\d{2,3})\b", re.IGNORECASE),
     re.compile(
@@ -259,12 +251,17 @@ class Message:
         return len(units) - 1
 
     def impersonal_question(self, finding: Finding) -> bool:
-        """The finding's sentence asks something and says nothing about the person."""
+        """The finding's sentence asks something and says nothing about the person.
+
+        "is losing bladder control serious?", "does sciatica cause incontinence" are questions
+        even when the context layer reads the sign in them as current: they are answered and the
+        screening question asked.
+        """
         sentence = self.sentences[self.unit_of(finding, self.sentences)]
         text = self.text[sentence.start : sentence.end]
         end = self.text[sentence.end : sentence.end + 1]
-        asks = end == "?" or text.rstrip().endswith("?") or bool(_QUESTION_START.search(text))
-        return asks and not _FIRST_PERSON.search(text)
+        asks = end == "?" or opens_as_question(text)
+        return asks and not speaks_of_self(text)
 
     def clause_text(self, index: int) -> str:
         clause = self.clauses[index]
@@ -475,7 +472,7 @@ class Rule:
     ask_only: bool = False
     screening_only: bool = False
 
-    @property
+    @cached_property
     def own_handling_of_others(self) -> bool:
         """The rule says itself how someone else's words count (it lists other_person)."""
         return OTHER_PERSON in _contexts_of(self.match)
