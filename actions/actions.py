@@ -7,14 +7,17 @@ the parse data (the NLU component computed it), the conversation's state from th
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, ReminderCancelled, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.turn import State, decide
+from bot import checkin
+from bot.turn import CANCEL, SCHEDULE, State, decide
 from bot.understanding import UNDERSTANDING_KEY, Understanding, understand
 
 FORGET_SLOT = "forget_confirmed"
@@ -31,6 +34,29 @@ def understanding_of(latest: dict[str, Any]) -> Understanding:
         intent=intent.get("name"),
         confidence=intent.get("confidence") or 0.0,
     )
+
+
+def reminder_name(sender_id: str) -> str:
+    """The check-in reminder's name: Rasa's scheduler keys jobs by name alone, so each
+    conversation needs its own (a hash, so the scheduler's job list holds no conversation ids)."""
+    digest = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:16]
+    return f"{checkin.REMINDER_NAME}-{digest}"
+
+
+def reminder_event(reminder: dict[str, Any], sender_id: str) -> EventType | None:
+    """Rasa's event for a check-in to schedule or cancel (``Turn.reminder``)."""
+    name = reminder_name(sender_id)
+    if reminder.get("action") == SCHEDULE:
+        seconds = float(reminder["days"]) * checkin.day_seconds()
+        return ReminderScheduled(
+            checkin.REMINDER_INTENT,
+            trigger_date_time=datetime.now(timezone.utc) + timedelta(seconds=seconds),
+            name=name,
+            kill_on_user_message=False,
+        )
+    if reminder.get("action") == CANCEL:
+        return ReminderCancelled(name=name)
+    return None
 
 
 class ActionTurn(Action):
@@ -53,6 +79,10 @@ class ActionTurn(Action):
             for name, value in turn.state.to_slots().items()
             if value != tracker.get_slot(name)
         ]
+        if turn.reminder:
+            event = reminder_event(turn.reminder, tracker.sender_id)
+            if event is not None:
+                events.append(event)
         if turn.forget:
             events.append(SlotSet(FORGET_SLOT, True))
         return events

@@ -12,7 +12,9 @@ saves what comes back. Read it top to bottom:
    human answer, and anything else its own answer plus a reminder;
 4. otherwise the open question decides what the message is: a screening answer, a question to
    answer before going back to the screening, a request to stop ...;
-5. with nothing open: symptoms start the screening, questions get answers from the documents.
+5. with nothing open: symptoms start the screening, questions get answers from the documents;
+6. after a screening with no red flag: the STarT Back questions and their plan, the guided
+   exercise session and check-ins (never once the person has been told to get help).
 
 The state is small and explicit (:class:`State`); it lives in Rasa slots, so the tracker store
 keeps it and "forget me" deletes it.
@@ -25,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from bot import advice, summary
+from bot import advice, checkin, exercises, startback, summary
 from bot.findings import AGE, DURATION, ONSET, SEVERITY, Finding
 from bot.knowledge import answers as kb
 from bot.knowledge import retrieval
@@ -34,7 +36,11 @@ from bot.triage import screening
 from bot.triage.engine import concepts_of, flag_for, level_rank, max_level, rule_by_id
 from bot.understanding import (
     BOT_CHALLENGE,
+    CHECKIN,
+    CHECKIN_CANCEL,
+    CHECKIN_DUE,
     CORRECTION,
+    EXERCISE_SESSION,
     FEAR,
     FORGET,
     GETTING_HELP,
@@ -46,6 +52,7 @@ from bot.understanding import (
     REPORT,
     RESUME,
     SMALL_TALK,
+    STARTBACK,
     STOP,
     SUMMARY,
     THANKS,
@@ -55,6 +62,14 @@ from bot.understanding import (
 )
 
 IDLE, SCREENING, CONFIRMING, FORGETTING = "idle", "screening", "confirming", "forgetting"
+# After triage: the STarT Back offer and its questions, the exercise session, a check-in.
+OFFERING, STARTBACK_ITEMS, EXERCISING, CHECKING = "offering", "startback", "exercising", "checkin"
+PLAN_PHASES = (OFFERING, STARTBACK_ITEMS, EXERCISING, CHECKING)
+# Levels after which STarT Back, exercises and check-ins are offered.
+PLAN_LEVELS = ("self_care", "routine")
+# Requests that would read as leave to wait once the person has been told to get help.
+PLAN_REQUESTS = (STARTBACK, EXERCISE_SESSION, CHECKIN)
+MAX_TREND = 60
 ESCALATED = ("urgent", "crisis", "emergency")
 IMMEDIATE = ("crisis", "emergency")
 YES, NO, UNSURE, NOT_ASKED = "yes", "no", "unsure", "not_asked"
@@ -110,6 +125,11 @@ class State:
     last_raised: list[str] = field(default_factory=list)  # flags the latest report raised
     before_forget: str | None = None
     recent: list[str] = field(default_factory=list)  # the bot's last texts
+    startback: dict[str, str] = field(default_factory=dict)  # STarT Back item id -> answer
+    risk: dict[str, Any] | None = None  # STarT Back result: total, psychosocial, risk, date
+    exercise_log: dict[str, str] = field(default_factory=dict)  # exercise id -> better/...
+    checkin: dict[str, Any] | None = None  # days, asked (date), scheduled (not fired yet)
+    trend: list[dict[str, Any]] = field(default_factory=list)  # date, pain 0-10, life
 
     KEPT = "conversation"
 
@@ -160,6 +180,12 @@ class Turn:
     messages: list[dict[str, Any]]
     state: State
     forget: bool = False  # delete the whole conversation (confirmed)
+    # A check-in to schedule ({"action": "schedule", "days": 3}) or cancel ({"action":
+    # "cancel"}); the action turns it into Rasa's ReminderScheduled / ReminderCancelled.
+    reminder: dict[str, Any] | None = None
+
+
+SCHEDULE, CANCEL = "schedule", "cancel"
 
 
 def _flag(rule_id: str, subject: str | None = None) -> dict[str, Any]:
@@ -169,6 +195,7 @@ def _flag(rule_id: str, subject: str | None = None) -> dict[str, Any]:
 class _Out:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.reminder: dict[str, Any] | None = None
 
     def text(self, text: str, **extra: Any) -> None:
         self.messages.append({"text": text, **extra})
@@ -193,9 +220,17 @@ def decide(state: State, u: Understanding) -> Turn:
         findings=list(state.findings),
         facts={**state.facts, **u.facts},
         recent=list(state.recent),
+        startback=dict(state.startback),
+        exercise_log=dict(state.exercise_log),
+        trend=[dict(e) for e in state.trend],
+        checkin=dict(state.checkin) if state.checkin else None,
     )
     out = _Out()
 
+    if u.has(CHECKIN_DUE):
+        # The check-in's reminder, not the person's words.
+        _checkin_due(s, out)
+        return _finish(s, out)
     if s.phase == FORGETTING:
         reply = _forget_answer(s, u, out)
         if reply is not None:
@@ -213,7 +248,8 @@ def decide(state: State, u: Understanding) -> Turn:
         )
         return _finish(s, out)
 
-    _remember(s, u)
+    if not _plan_words(s, u):
+        _remember(s, u)
     answer = _answer_to_open_question(s, u)
     # Only the person's words take a red flag away, never the classifier's guess.
     correcting = u.has(CORRECTION)
@@ -244,8 +280,8 @@ def decide(state: State, u: Understanding) -> Turn:
         out.text(clinician_summary(s))
         if s.escalated and not s.help_on_way:
             _reminder(s, out)
-        elif s.phase == SCREENING:
-            _ask(s, out, again=True)
+        else:
+            _ask_open(s, out)
         return _finish(s, out)
     if was_escalated and not s.help_on_way:
         _while_escalated(s, u, answer, raised, out)
@@ -263,7 +299,7 @@ def _finish(s: State, out: _Out) -> Turn:
         if len(s.recent) >= 2 and s.recent[-1] == s.recent[-2] == text:
             message["text"] = text = "To say it once more: " + text
         s.recent = [*s.recent, text][-2:]
-    return Turn(out.messages, s)
+    return Turn(out.messages, s, reminder=out.reminder)
 
 
 # --- reading the message against the state -----------------------------------------------------
@@ -296,6 +332,14 @@ def _in_scope(s: State, u: Understanding) -> bool:
     if u.in_scope:
         return True
     return u.limb_only and any(f["concept"] in _BACK_CONCEPTS for f in s.findings)
+
+
+def _plan_words(s: State, u: Understanding) -> bool:
+    """An answer to a STarT Back, exercise or check-in question, or a request for one: its
+    numbers and words ("check on me in 3 days", "4", "worse") say nothing about the pain's
+    duration, severity or triggers, so they are not kept as findings (red flags still count)."""
+    answering = s.phase in (STARTBACK_ITEMS, EXERCISING, CHECKING)
+    return answering or any(u.has(act) for act in (*PLAN_REQUESTS, CHECKIN_CANCEL))
 
 
 def _answer_to_open_question(s: State, u: Understanding) -> str | None:
@@ -359,7 +403,17 @@ def _escalate(s: State, out: _Out, u: Understanding) -> bool:
     out.extend(messages)
     s.announced = s.level
     s.reminders = 0
+    _end_plan(s, out)
     return True
+
+
+def _end_plan(s: State, out: _Out) -> None:
+    """Once the person is told to get help: no questionnaire, exercise or check-in goes on."""
+    if s.phase in PLAN_PHASES:
+        s.phase, s.question = IDLE, None
+    if s.checkin:
+        s.checkin = None
+        out.reminder = {"action": CANCEL}
 
 
 def _advice_text(level: str) -> str:
@@ -413,8 +467,14 @@ def _while_escalated(
         s.help_on_way = True
         out.text(say(f"getting_help.{level}"))
         return
-    if u.has(PUSHBACK) or (u.topic in WAITING_TOPICS and not u.has(FEAR)):
-        # "Should I rest it?", "will it get better by itself?" read as asking leave to wait.
+    if u.has(CHECKIN_CANCEL):
+        _cancel_checkin(s, out)
+        _reminder(s, out)
+        return
+    waiting = u.topic in WAITING_TOPICS or any(u.has(act) for act in PLAN_REQUESTS)
+    if u.has(PUSHBACK) or (waiting and not u.has(FEAR)):
+        # "Should I rest it?", "will it get better by itself?", "let's do the exercises" or
+        # "check on me in 3 days" read as asking leave to wait.
         out.text(say(f"pushback.{level}", why=why, when=say(f"when.{level}")))
         out.extend(advice.with_payload(_advice_text(level), level, _current_flags(s)))
         return
@@ -446,6 +506,8 @@ def _while_escalated(
 
 
 def _ordinary(s: State, u: Understanding, answer: str | None, out: _Out) -> None:
+    if _plan_turn(s, u, out):
+        return
     if s.phase == CONFIRMING and s.question:
         q = s.question
         s.phase, s.question = IDLE, None
@@ -456,6 +518,8 @@ def _ordinary(s: State, u: Understanding, answer: str | None, out: _Out) -> None
         # Anything else than an answer is read as a new message.
     if s.phase == SCREENING and s.question:
         _screening_turn(s, u, answer, out)
+        return
+    if _plan_request(s, u, out):
         return
     if u.has(RESUME):
         s.answers = {}
@@ -633,6 +697,15 @@ def _outcome(s: State, out: _Out) -> None:
     reasons = [r for r in result.reasons if r not in {f["reason"] for f in flags}]
     out.extend(advice.outcome_messages(level, flags, reasons, result.sources))
     s.announced = max_level(s.announced, level)
+    if level in PLAN_LEVELS and not s.risk:
+        s.phase = OFFERING
+        out.text(
+            say("startback.offer", tool=startback.tool()["name"]),
+            buttons=[
+                {"title": say("startback.offer_yes"), "payload": "/affirm"},
+                {"title": say("startback.offer_no"), "payload": "/deny"},
+            ],
+        )
 
 
 def _flags_of_answers(answers: dict[str, str]) -> list[str]:
@@ -669,8 +742,473 @@ def clinician_summary(s: State, today: date | None = None) -> str:
         lines.append(say("summary.level", level=s.level.replace("_", " ")))
         for flag in s.flags[:5]:
             lines.append(f"- {flag['reason']}")
+    if s.risk:
+        lines.append(
+            say(
+                "summary.startback",
+                tool=startback.tool()["name"],
+                risk=s.risk["risk"],
+                total=s.risk["total"],
+                psychosocial=s.risk["psychosocial"],
+                date=s.risk.get("date", ""),
+            )
+        )
+        for found in startback.items():
+            value = s.startback.get(found.id)
+            if value is not None:
+                asked = found.text.split(":")[0].rstrip("?") + "?"  # without item 9's choices
+                lines.append(f"- {found.number}. {asked} {_answer_words(found, value)}")
+    if s.trend:
+        lines.append(say("summary.checkins"))
+        for entry in s.trend:
+            lines.append("- " + _trend_entry(entry))
     lines.append(say("summary.footer"))
     return "\n".join(lines)
+
+
+# --- after triage: STarT Back, the exercise session, check-ins -------------------------------
+
+
+def _today() -> str:
+    return date.today().isoformat()
+
+
+def _reply(u: Understanding) -> str | None:
+    """Yes / no / not sure to a question of the bot's, typed or clicked (as in the screening)."""
+    other = set(u.acts) - {REPORT, FEAR}
+    short = len(u.text.split()) <= 4
+    if u.reply is not None and (u.reply_leads or (short and not other)):
+        return u.reply
+    if not other:
+        return ANSWER_INTENTS.get(u.intent or "")
+    return None
+
+
+def _choice(u: Understanding, kind: str) -> str | None:
+    """A choice ("worse", "very_much") unless the message is really a question about it."""
+    value = u.choices.get(kind)
+    if value is not None and u.has(QUESTION) and len(u.text.split()) > 3:
+        return None
+    return value
+
+
+def _ask_open(s: State, out: _Out) -> None:
+    """Ask again whatever question is open."""
+    if s.phase == SCREENING and s.question:
+        _ask(s, out, again=True)
+    elif s.phase == STARTBACK_ITEMS and s.question:
+        _ask_item(s, out, again=True)
+    elif s.phase == EXERCISING and s.question:
+        _ask_exercise(s, out, again=True)
+    elif s.phase == CHECKING and s.question:
+        _ask_checkin(s, out, again=True)
+
+
+def _plan_turn(s: State, u: Understanding, out: _Out) -> bool:
+    """A message while a STarT Back offer or question, an exercise or a check-in is open."""
+    if s.phase == OFFERING:
+        s.phase, s.question = IDLE, None
+        reply = _reply(u)
+        if reply == YES or u.has(STARTBACK):
+            _start_startback(s, out)
+            return True
+        if reply == NO:
+            out.text(say("startback.declined"))
+            return True
+        return False  # anything else is read as a new message
+    if s.phase not in PLAN_PHASES or not s.question:
+        return False
+    if u.has(CHECKIN_CANCEL) and s.phase != CHECKING:
+        _cancel_checkin(s, out)
+        _ask_open(s, out)
+        return True
+    if s.phase == STARTBACK_ITEMS:
+        _startback_turn(s, u, out)
+    elif s.phase == EXERCISING:
+        _exercise_turn(s, u, out)
+    else:
+        _checkin_turn(s, u, out)
+    return True
+
+
+def _plan_request(s: State, u: Understanding, out: _Out) -> bool:
+    """ "Cancel the check-in", "check on me in 3 days", "let's do the exercises", STarT Back."""
+    if u.has(CHECKIN_CANCEL):
+        _cancel_checkin(s, out)
+        return True
+    if not any(u.has(act) for act in PLAN_REQUESTS):
+        return False
+    if s.level in ESCALATED:
+        # Help is on the way: still nothing that could read as leave to wait.
+        level = s.level or "urgent"
+        out.text(say("plan_not_now", advice=say(f"short_advice.{level}")))
+        return True
+    if u.has(CHECKIN):
+        _schedule_checkin(s, u, out)
+    elif not s.screened:
+        # The exercises and the STarT Back questions come after the safety questions.
+        s.answers, s.screened = {}, False
+        _start_screening(s, u, out, intro="startback.screening_first")
+    elif u.has(EXERCISE_SESSION):
+        _start_exercises(s, out)
+    else:
+        _start_startback(s, out)
+    return True
+
+
+# STarT Back
+
+
+def _start_startback(s: State, out: _Out) -> None:
+    s.startback = {}
+    s.phase = STARTBACK_ITEMS
+    tool = startback.tool()
+    out.text(say("startback.intro", tool=tool["name"], period=tool["period"]))
+    _next_item(s, out)
+
+
+def _item_buttons(item: startback.Item) -> list[dict[str, str]]:
+    if item.scale:
+        return [{"title": v.title, "payload": v.title.lower()} for v in startback.scale()]
+    return [dict(b) for b in BUTTONS[:2]]  # yes and no: the tool has no "not sure"
+
+
+def _ask_item(s: State, out: _Out, *, again: bool = False, note: str | None = None) -> None:
+    item = startback.item(s.question or startback.item_ids()[0])
+    values = {"number": item.number, "total": len(startback.item_ids()), "text": item.text}
+    text = say("startback.question_again" if again else "startback.question", **values)
+    out.text(f"{note} {text}" if note else text, buttons=_item_buttons(item))
+
+
+def _next_item(s: State, out: _Out) -> None:
+    for item_id in startback.item_ids():
+        if item_id not in s.startback:
+            s.question = item_id
+            _ask_item(s, out)
+            return
+    s.phase, s.question = IDLE, None
+    result = startback.score(s.startback)
+    s.risk = {**result.as_dict(), "date": _today()}
+    plan = startback.plan(result.risk)
+    tool = startback.tool()
+    lines = [
+        say(
+            "startback.result",
+            title=plan.title,
+            total=result.total,
+            psychosocial=result.psychosocial,
+        ),
+        plan.advice,
+        "Source: " + advice.short_source(plan.source, limit=4),
+        say("startback.credit", copyright=tool["copyright"]),
+        say("not_a_diagnosis"),
+    ]
+    out.text("\n".join(lines))
+    buttons = [{"title": say("checkin.button_week"), "payload": say("checkin.payload", days=7)}]
+    if result.risk == startback.LOW:
+        buttons.insert(0, {"title": say("exercises.button"), "payload": say("exercises.payload")})
+    out.text(say("startback.next"), buttons=buttons)
+
+
+def _item_answer(item: startback.Item, u: Understanding) -> str | None:
+    if item.scale:
+        return _choice(u, "bother")
+    reply = _reply(u)
+    return reply if reply in (YES, NO, UNSURE) else None
+
+
+def _startback_turn(s: State, u: Understanding, out: _Out) -> None:
+    item = startback.item(s.question or "")
+    value = _item_answer(item, u)
+    if value == UNSURE:
+        _ask_item(s, out, note=say("startback.closer"))
+        return
+    if value is not None:
+        s.startback[item.id] = value
+        if u.has(QUESTION) and u.topic:
+            _answer_question(s, u, out)
+        _next_item(s, out)
+        return
+    if u.has(STOP) or u.has(GOODBYE):
+        s.phase, s.question = IDLE, None
+        out.text(say("startback.stopped"))
+        return
+    if u.has(QUESTION) or u.topic:
+        _answer_question(s, u, out)
+        _ask_item(s, out, again=True)
+        return
+    if u.has(BOT_CHALLENGE):
+        out.text(say("bot_challenge"))
+    elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
+        note = "startback.unclear_scale" if item.scale else "startback.unclear"
+        _ask_item(s, out, note=say(note))
+        return
+    _ask_item(s, out, again=True)
+
+
+def _answer_words(item: startback.Item, value: str) -> str:
+    if item.scale:
+        titles = {v.value: v.title for v in startback.scale()}
+        return titles.get(value, value) + "."
+    return say(f"summary.{value}") if value in (YES, NO, UNSURE) else value
+
+
+# The exercise session
+
+
+def _start_exercises(s: State, out: _Out) -> None:
+    s.exercise_log = {}
+    s.phase = EXERCISING
+    out.text(exercises.text("intro"))
+    s.question = exercises.exercise_ids()[0]
+    _ask_exercise(s, out)
+
+
+def _ask_exercise(s: State, out: _Out, *, again: bool = False, note: str | None = None) -> None:
+    ids = exercises.exercise_ids()
+    found = exercises.exercise(s.question or ids[0])
+    lines = [
+        say("exercises.title", number=ids.index(found.id) + 1, total=len(ids), name=found.name)
+    ]
+    if again:
+        lines[0] = say("exercises.again", name=found.name)
+    if found.steps:
+        lines += [f"{n}. {step}" for n, step in enumerate(found.steps, start=1)]
+    else:
+        lines.append(say("exercises.no_steps"))
+    lines.append(say("exercises.dose", dose=found.dose))
+    lines.append("Source: " + advice.short_source(found.source, limit=2))
+    lines.append(say("exercises.ask"))
+    text = "\n".join(lines)
+    buttons = [
+        {"title": say(f"exercises.{value}"), "payload": say(f"exercises.{value}").lower()}
+        for value in ("better", "same", "worse", "skip")
+    ]
+    out.text(f"{note}\n{text}" if note else text, buttons=buttons)
+
+
+def _exercise_turn(s: State, u: Understanding, out: _Out) -> None:
+    current = s.question or ""
+    change = _choice(u, "change")
+    if change is not None:
+        s.exercise_log[current] = change
+        note = None
+        if change == exercises.WORSE:
+            source = advice.short_source(exercises.text("worse_source"))
+            note = f"{exercises.text('worse')}\nSource: {source}"
+        ids = exercises.exercise_ids()
+        following = ids[ids.index(current) + 1 :] if current in ids else []
+        if following:
+            s.question = following[0]
+            if note:
+                out.text(note)
+                out.text(say("exercises.after_worse"))
+            _ask_exercise(s, out)
+            return
+        if note:
+            out.text(note)
+        _end_exercises(s, out)
+        return
+    if u.has(STOP) or u.has(GOODBYE):
+        _end_exercises(s, out, stopped=True)
+        return
+    if u.has(QUESTION) or u.topic:
+        _answer_question(s, u, out)
+        _ask_exercise(s, out, again=True)
+        return
+    if u.has(BOT_CHALLENGE):
+        out.text(say("bot_challenge"))
+    elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
+        _ask_exercise(s, out, again=True, note=say("exercises.unclear"))
+        return
+    _ask_exercise(s, out, again=True)
+
+
+def _end_exercises(s: State, out: _Out, *, stopped: bool = False) -> None:
+    s.phase, s.question = IDLE, None
+    names = {e.id: e.name for e in exercises.exercises()}
+    done = [
+        f"- {names[i]}: {say('exercises.logged.' + v)}"
+        for i, v in s.exercise_log.items()
+        if i in names
+    ]
+    lines = [say("exercises.stopped" if stopped else "exercises.done")]
+    if done:
+        lines.append(say("exercises.log"))
+        lines += done
+    worse = exercises.WORSE in s.exercise_log.values()
+    lines.append(say("exercises.end_worse" if worse else "exercises.end"))
+    out.text("\n".join(lines))
+
+
+# Check-ins
+
+
+def _days_text(days: float) -> str:
+    whole = int(days)
+    if whole % 7 == 0 and whole >= 7:
+        weeks = whole // 7
+        return "a week" if weeks == 1 else f"{weeks} weeks"
+    return "a day" if whole == 1 else f"{whole} days"
+
+
+def _reported_pain(s: State) -> int | None:
+    """The latest 0-10 score the person gave while describing their pain."""
+    for finding in reversed(s.findings):
+        score = finding.get("score") if finding.get("label") == SEVERITY else None
+        if isinstance(score, (int, float)) and 0 <= score <= 10:
+            return int(round(score))
+    return None
+
+
+def _schedule_checkin(s: State, u: Understanding, out: _Out) -> None:
+    days = u.days
+    if days is None:
+        out.text(
+            say("checkin.when"),
+            buttons=[
+                {
+                    "title": say("checkin.button_days", days=3),
+                    "payload": say("checkin.payload", days=3),
+                },
+                {"title": say("checkin.button_week"), "payload": say("checkin.payload", days=7)},
+            ],
+        )
+        return
+    if not 1 <= days <= checkin.max_days():
+        out.text(say("checkin.too_far", most=_days_text(checkin.max_days())))
+        return
+    s.checkin = {"days": days, "asked": _today(), "scheduled": True}
+    if not s.trend:
+        pain = _reported_pain(s)
+        if pain is not None:
+            s.trend.append({"date": _today(), "pain": pain, "life": None})
+    out.reminder = {"action": SCHEDULE, "days": days}
+    out.text(say("checkin.scheduled", when=_days_text(days)))
+
+
+def _cancel_checkin(s: State, out: _Out) -> None:
+    if s.checkin and s.checkin.get("scheduled"):
+        out.text(say("checkin.cancelled"))
+    else:
+        out.text(say("checkin.none"))
+    s.checkin = None
+    out.reminder = {"action": CANCEL}
+
+
+def _checkin_due(s: State, out: _Out) -> None:
+    if not s.checkin or not s.checkin.get("scheduled"):
+        return  # cancelled, or the conversation was deleted: say nothing
+    if s.level in ESCALATED:
+        s.checkin = None
+        if not s.help_on_way:
+            _reminder(s, out)
+        return
+    if s.phase not in (IDLE, OFFERING):
+        # In the middle of something: come back in an hour.
+        out.reminder = {"action": SCHEDULE, "days": 1 / 24}
+        return
+    s.checkin = {**s.checkin, "scheduled": False}
+    s.phase, s.question = CHECKING, "pain"
+    out.text(say("checkin.hello", when=_days_text(s.checkin["days"])))
+    _ask_checkin(s, out)
+
+
+def _ask_checkin(s: State, out: _Out, *, again: bool = False, note: str | None = None) -> None:
+    step = s.question or "pain"
+    text = say(f"checkin.ask_{step}")
+    if again:
+        text = say("checkin.again", text=text)
+    if note:
+        text = f"{note} {text}"
+    if step == "life":
+        buttons = [
+            {"title": say(f"exercises.{v}"), "payload": say(f"exercises.{v}").lower()}
+            for v in ("better", "same", "worse")
+        ]
+        out.text(text, buttons=buttons)
+    elif step == "signs":
+        out.text(text, buttons=list(BUTTONS))
+    else:
+        out.text(text)
+
+
+def _checkin_turn(s: State, u: Understanding, out: _Out) -> None:
+    step = s.question
+    if step == "pain" and u.score is not None and not u.has(QUESTION):
+        s.trend = [*s.trend, {"date": _today(), "pain": u.score, "life": None}][-MAX_TREND:]
+        s.question = "life"
+        _ask_checkin(s, out)
+        return
+    change = _choice(u, "change") if step == "life" else None
+    if change in exercises.CHANGES and s.trend:
+        s.trend[-1]["life"] = change
+        s.question = "signs"
+        _ask_checkin(s, out)
+        return
+    reply = _reply(u) if step == "signs" else None
+    if reply == NO:
+        s.phase, s.question = IDLE, None
+        _checkin_result(s, out)
+        return
+    if reply in (YES, UNSURE):
+        # Something new: the safety questions again, one sign at a time.
+        s.phase, s.question = IDLE, None
+        s.answers, s.screened = {}, False
+        _start_screening(s, u, out, intro="checkin.rescreen")
+        return
+    if u.has(STOP) or u.has(GOODBYE):
+        s.phase, s.question = IDLE, None
+        out.text(say("checkin.stopped"))
+        return
+    if u.has(QUESTION) or u.topic:
+        _answer_question(s, u, out)
+        _ask_checkin(s, out, again=True)
+        return
+    _ask_checkin(s, out, note=say("checkin.unclear"))
+
+
+def _checkin_result(s: State, out: _Out) -> None:
+    today = date.today()
+    status = checkin.trend_status(s.trend, today)
+    lines: list[str] = []
+    line = checkin.trend_line(s.trend)
+    if line.count("\u2192"):
+        lines.append(say("checkin.trend", line=line))
+    if status in (checkin.WORSE, checkin.ASSESS):
+        s.level = max_level(s.level, "routine")
+        s.announced = max_level(s.announced, "routine")
+    first = date.fromisoformat(s.trend[0]["date"]) if s.trend else today
+    weeks = max(1, (today - first).days // 7)
+    key = {
+        checkin.WORSE: ("checkin.worse", "worse_source"),
+        checkin.ASSESS: ("checkin.assess", "no_improvement_source"),
+        checkin.IMPROVING: ("checkin.improving", "settling_source"),
+    }.get(status, ("checkin.settling", "settling_source"))
+    lines.append(say(key[0], weeks=weeks))
+    lines.append("Source: " + advice.short_source(checkin.source(key[1]), limit=3))
+    lines.append(say("checkin.safety"))
+    out.text("\n".join(lines))
+    days = int((s.checkin or {}).get("days") or 7)
+    out.text(
+        say("checkin.again_offer"),
+        buttons=[
+            {
+                "title": say("checkin.button_again", when=_days_text(days)),
+                "payload": say("checkin.payload", days=days),
+            },
+            {"title": say("checkin.button_stop"), "payload": say("checkin.payload_stop")},
+        ],
+    )
+
+
+def _trend_entry(entry: dict[str, Any]) -> str:
+    parts = [str(entry.get("date", ""))]
+    if isinstance(entry.get("pain"), int):
+        parts.append(say("summary.pain", pain=entry["pain"]))
+    if entry.get("life"):
+        parts.append(say("summary.life", life=say(f"exercises.{entry['life']}").lower()))
+    return ", ".join(parts)
 
 
 # --- corrections ------------------------------------------------------------------------------
@@ -722,6 +1260,8 @@ def _correct(s: State, u: Understanding, out: _Out, *, reporting: bool = False) 
             return
     if s.phase == SCREENING and s.question:
         _ask(s, out, again=True)
+    elif s.phase in PLAN_PHASES:
+        _ask_open(s, out)
     elif not s.screened and s.level not in IMMEDIATE:
         s.phase = SCREENING
         _next_question(s, out)
@@ -807,12 +1347,15 @@ def _forget_answer(s: State, u: Understanding, out: _Out) -> Turn | None:
     if value == YES and not u.has(QUESTION):
         out.text(say("forgotten"))
         out.messages.append({"json_message": {"type": "forgotten"}})
-        return Turn(out.messages, State(), forget=True)
+        planned = {"action": CANCEL} if s.checkin else None  # no check-in after "forget me"
+        return Turn(out.messages, State(), forget=True, reminder=planned)
     if value == NO:
         out.text(say("forget_cancelled"))
         if s.phase == SCREENING and s.question:
             _ask(s, out, again=True)
         elif s.escalated and not s.help_on_way:
             _reminder(s, out)
+        else:
+            _ask_open(s, out)
         return _finish(s, out)
     return None

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from bot import paths
+from bot import checkin, paths
 from bot.asking import asks_in_words, phrased_as_question, speaks_of_self
 from bot.findings import (
     AGE,
@@ -66,6 +66,12 @@ BOT_CHALLENGE = "bot_challenge"
 SMALL_TALK = "small_talk"
 SUMMARY = "summary"  # "can I have a summary for my GP?"
 OFF_TOPIC = "off_topic"
+# After triage (bot/startback.py, bot/exercises.py, bot/checkin.py).
+STARTBACK = "startback"  # "can I do the risk questions?"
+EXERCISE_SESSION = "exercise_session"  # "let's do the exercises"
+CHECKIN = "checkin"  # "check on me in 3 days"
+CHECKIN_CANCEL = "checkin_cancel"  # "cancel the check-in"
+CHECKIN_DUE = "checkin_due"  # the check-in's reminder came back (no words from the person)
 
 # Intents of the classifier that name a kind of message; the words can add more.
 _INTENT_ACTS = {
@@ -79,12 +85,41 @@ _INTENT_ACTS = {
     "forget_me": FORGET,
     "out_of_scope": OFF_TOPIC,
 }
+# What Rasa writes as the text of a message it sends itself (a reminder coming back:
+# ``UserUttered.create_external``). Only that text counts: a message the person typed is never
+# taken for one, whatever the classifier guesses.
+EXTERNAL_PREFIX = "EXTERNAL: "
+CHECKIN_MARK = EXTERNAL_PREFIX + checkin.REMINDER_INTENT
 # What a button payload (which skips NLU) says in words.
 PAYLOAD_WORDS = {"affirm": "yes", "deny": "no", "unsure": "not sure"}
 
 YES, NO, UNSURE = screening.YES, screening.NO, screening.UNSURE
 # Where the NLU component puts the understanding in the parse data.
 UNDERSTANDING_KEY = "understanding"
+
+
+@lru_cache(maxsize=1)
+def _choices_data() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    data = paths.load_yaml("conversation/acts.yml")
+    return {
+        kind: [
+            (value, re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE))
+            for value, patterns in values.items()
+        ]
+        for kind, values in data["choices"].items()
+    }
+
+
+def _choices(text: str) -> dict[str, str]:
+    """The first matching value of each kind of choice ("worse", "very_much") in the words."""
+    plain = _plain(text)
+    found: dict[str, str] = {}
+    for kind, values in _choices_data().items():
+        for value, pattern in values:
+            if pattern.search(plain):
+                found[kind] = value
+                break
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -128,6 +163,11 @@ class Understanding:
     reply_leads: bool = False  # the message opens with that yes / no / not sure
     focus: list[str] = field(default_factory=list)  # what a question is about, in its words
     medicine: bool = False  # names a medicine or painkillers
+    # After triage: "better" / "the same" / "worse" / "skip", item 9's scale ("very_much"), a
+    # pain score 0-10, and the days a check-in request asks for.
+    choices: dict[str, str] = field(default_factory=dict)
+    score: int | None = None
+    days: int | None = None
 
     def has(self, act: str) -> bool:
         return act in self.acts
@@ -360,12 +400,17 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         intent = intent or text[1:].split("{")[0].strip() or None
         if intent in PAYLOAD_WORDS:
             text = PAYLOAD_WORDS[intent]
+    due = text.strip() == CHECKIN_MARK and intent == checkin.REMINDER_INTENT
+    if due:
+        text = ""  # no words from the person
     analysis = analyse(text)
     assessment: Assessment = _hedged_counts(analysis, assess(analysis))
     findings = analysis.findings
     symptomatic, scope = _scope(findings, analysis.text)
     answers = screening.answers_for(analysis, assessment)
     acts = _acts(analysis.text, intent, analysis, symptomatic)
+    if due:
+        acts = [CHECKIN_DUE]
     topic = intent[4:] if intent and intent.startswith("ask_") else None
     if intent == "exercise_dose":
         topic = "dose"
@@ -397,6 +442,9 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         reply_leads=screening.leads_with_answer(analysis.text),
         focus=_focus(analysis.text) if QUESTION in acts else [],
         medicine=bool(_MEDICINE.search(analysis.text)),
+        choices=_choices(analysis.text),
+        score=checkin.pain_score(analysis.text),
+        days=checkin.delay_days(analysis.text),
     )
 
 
