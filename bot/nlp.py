@@ -42,11 +42,11 @@ from bot.findings import (
     AGGRAVATING,
     BODY_LOCATION,
     CONTEXTS,
-    CURRENT,
     LABELS,
     OTHER,
     OTHER_PERSON,
     RELIEVING,
+    SEVERITY,
     SIDE,
     Analysis,
     Finding,
@@ -498,12 +498,22 @@ def _location_words() -> dict[str, str]:
     return words
 
 
+_CLOCK = {"am", "pm", "a.m.", "p.m.", "oclock", "o'clock", "o’clock"}
+
+
+def _clock_time(ent: Span) -> bool:
+    """ "it's 3am" or "was 4 o'clock" is the time of day, not a score out of 10."""
+    if ent.label_ != SEVERITY or ent.end >= len(ent.doc):
+        return False
+    return ent.doc[ent.end].lower_ in _CLOCK
+
+
 def _findings_of(doc: Doc) -> list[Finding]:
     findings: list[Finding] = []
     cues = cues_by_sentence(doc)
     for ent in doc.ents:
         concept = normalise_value(ent.label_, ent.ent_id_, [token.text for token in ent])
-        if not concept:
+        if not concept or _clock_time(ent):
             continue
         reading = read_span(ent, cues)
         whose = {
@@ -577,21 +587,6 @@ def analyse(text: Any) -> Analysis:
         findings.extend(_shift(finding, offset) for finding in _findings_of(doc))
         question = question or is_question(doc)
     return Analysis(text=clean, findings=findings, is_question=question)
-
-
-def summarise(analysis: Analysis) -> dict[str, list[str]]:
-    """What the person reports now, grouped by label: {"symptom": ["shooting", "pain"], ...}.
-
-    Only current findings are included; each concept appears once, in the order first said.
-    """
-    summary: dict[str, list[str]] = {}
-    for finding in analysis.findings:
-        if finding.context != CURRENT:
-            continue
-        concepts = summary.setdefault(finding.label, [])
-        if finding.concept not in concepts:
-            concepts.append(finding.concept)
-    return summary
 
 
 def evaluate_context(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from bot.findings import (
     AGGRAVATING,
     BODY_LOCATION,
+    CURRENT,
     DURATION,
     ONSET,
     RELIEVING,
@@ -15,6 +16,9 @@ from bot.findings import (
     SYMPTOM,
     Finding,
 )
+from bot.triage.engine import address
+
+_POSSESSIVE = {"she": "her", "he": "his", "they": "their", "you": "your"}
 
 _WORDS = {
     "pins_and_needles": "pins and needles",
@@ -62,11 +66,28 @@ def _feelings(concepts: list[str]) -> list[str]:
     return [*qualities, *plain] if not plain else [*plain, *qualities]
 
 
+def _theirs_now(finding: Finding) -> bool:
+    return finding.is_others and finding.assertion == CURRENT
+
+
+def whose(findings: Iterable[Finding]) -> str:
+    """Whose symptoms these are, as a possessive: "your", or "your son's", "her" when they are
+    all someone else's ("asking for my son: pain down his leg")."""
+    findings = [f for f in findings if f.is_current or _theirs_now(f)]
+    if not findings or any(f.is_current for f in findings):
+        return "your"
+    named = address(next((f.who for f in findings if f.who), "") or "they")
+    return _POSSESSIVE.get(named, f"{named}'s")
+
+
 def collect(findings: Iterable[Finding]) -> dict[str, list[str]]:
-    """Current findings grouped by label, each concept once, in the order they were said."""
+    """Current findings grouped by label, each concept once, in the order they were said: the
+    writer's own, or someone else's when the writer speaks only of them."""
+    findings = list(findings)
+    own = any(f.is_current for f in findings)
     grouped: dict[str, list[str]] = {}
     for finding in findings:
-        if finding.is_current:
+        if finding.is_current or (not own and _theirs_now(finding)):
             grouped.setdefault(finding.label, [])
             if finding.concept not in grouped[finding.label]:
                 grouped[finding.label].append(finding.concept)
@@ -78,7 +99,9 @@ def summarise(findings: Iterable[Finding]) -> str:
 
     Returns an empty string when nothing about the symptoms was understood.
     """
+    findings = list(findings)
     got = collect(findings)
+    owner = whose(findings)
     parts: list[str] = []
     feelings = _feelings(got.get(SYMPTOM, []))
     places = [_say(c) for c in got.get(BODY_LOCATION, [])]
@@ -88,7 +111,7 @@ def summarise(findings: Iterable[Finding]) -> str:
     if feelings:
         parts.append(_join(feelings))
     if places:
-        where = f"in your {_join(places)}"
+        where = f"in {owner} {_join(places)}"
         if sides:
             where += f" ({_join(sides)})"
         parts.append(where)

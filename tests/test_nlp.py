@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from bot.findings import CONTEXTS, CURRENT, NEGATED, Analysis, Finding
-from bot.nlp import MAX_CHARS, analyse, build_pipeline, evaluate_context, summarise
+from bot.nlp import MAX_CHARS, analyse, build_pipeline, evaluate_context
+from bot.summary import collect, summarise
 
 EVAL_CASES = Path(__file__).resolve().parent.parent / "eval" / "context_cases.yml"
 
@@ -316,7 +317,7 @@ def test_summary_lists_what_the_person_has_now_once_each() -> None:
     analysis = analyse(
         "no numbness. Pain in my left leg, the pain is sharp, and my left calf aches"
     )
-    summary = summarise(analysis)
+    summary = collect(analysis.findings)
     assert summary["symptom"] == ["pain", "stabbing", "ache"]
     assert summary["side"] == ["left"]
     assert summary["body_location"] == ["leg", "calf"]
@@ -333,7 +334,21 @@ def test_summary_of_hand_made_findings() -> None:
             Finding("symptom", "pain", "hurts", 16, 21),
         ],
     )
-    assert summarise(analysis) == {"symptom": ["pain"], "side": ["right"]}
+    assert collect(analysis.findings) == {"symptom": ["pain"], "side": ["right"]}
+
+
+def test_a_time_of_day_is_not_a_pain_score() -> None:
+    for text in ("its 3am and the pain is unbearable", "it was 4 pm when my back went"):
+        assert not [f for f in analyse(text).findings if f.label == "severity" and "/" in f.concept]
+    assert any(f.concept == "7/10" for f in analyse("the pain is 7 out of 10").findings)
+
+
+def test_someone_elses_symptoms_are_said_back_as_theirs() -> None:
+    text = "asking for my son, sharp pain from his lower back down his leg"
+    said = summarise(analyse(text).findings)
+    assert "in your son's lower back and leg" in said
+    mine = summarise(analyse("my son says my lower back pain is from lifting").findings)
+    assert "in your lower back" in mine
 
 
 def test_evaluate_context_scores_cases() -> None:
