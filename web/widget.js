@@ -10,6 +10,8 @@
  * - A `triage` payload marks the bot message just before it (emergency, urgent, ...).
  * - A `summary` payload marks the summary for a doctor just before it; the page offers it as a
  *   print-ready page to download (built here from the message's text, nothing else).
+ * - In another website's frame (embed.js), the page tells the frame's parent when it is ready
+ *   and when Escape is pressed, and takes the focus when the panel opens.
  */
 (function () {
   "use strict";
@@ -25,6 +27,7 @@
     self_care: "Self care",
   };
   const TYPING_TIMEOUT_MS = 30000;
+  const EMBED_MESSAGES = "sciatica-chat";
   const SUMMARY_REQUEST = "summary for my doctor";
 
   const transcript = document.getElementById("transcript");
@@ -430,6 +433,25 @@
     send(SUMMARY_REQUEST, "Summary for my doctor");
     input.focus();
   });
+
+  // --- in another website's frame -----------------------------------------------------------
+
+  // The messages say nothing about the conversation, so any parent may get them; only the
+  // origins the bot allows can frame this page at all (frame-ancestors).
+  if (window.parent !== window) {
+    document.documentElement.classList.add("embedded");
+    window.addEventListener("message", function (event) {
+      const data = event.data;
+      if (event.source !== window.parent || !data || data.source !== EMBED_MESSAGES) return;
+      if (data.type === "focus") input.focus();
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        window.parent.postMessage({ source: EMBED_MESSAGES, type: "close" }, "*");
+      }
+    });
+    window.parent.postMessage({ source: EMBED_MESSAGES, type: "ready" }, "*");
+  }
 
   // --- the socket ---------------------------------------------------------------------------
 
