@@ -7,6 +7,7 @@ BOT_ALLOWED_ORIGINS, ``localhost:<port>`` is not.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import requests
 from playwright.sync_api import expect
 
 from scripts.processes import Bot
-from tests.widget.conftest import REPLY_TIMEOUT_MS, HostSite, screenshot_path
+from tests.widget.conftest import AXE, REPLY_TIMEOUT_MS, HostSite, screenshot_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.widget]
 
@@ -28,6 +29,10 @@ FRAME = "[data-sciatica-chat] iframe"  # Playwright's CSS reaches into the open 
 @pytest.fixture
 def host_page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1100, "height": 850})
+    # axe-core in every frame, as the browser's own script (neither page's policy applies),
+    # allowed to ask the chat's frame, on the bot's origin, for its results.
+    context.add_init_script(path=str(AXE))
+    context.add_init_script("axe.configure({allowedOrigins: ['<unsafe_all_origins>']})")
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -103,6 +108,19 @@ def test_another_site_embeds_the_chat_and_a_conversation_shows_the_emergency(
     assert looks["emergency"][0] != looks["plain"][0] and looks["emergency"][1] != "0px", looks
     # The emergency is visible inside the panel, not scrolled away or clipped by the host page.
     expect(emergency).to_be_in_viewport()
+
+    # The launcher, the panel and the chat in it: no serious or critical accessibility problem.
+    results = page.evaluate("async () => JSON.parse(JSON.stringify(await axe.run(document)))")
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], bad
+    # axe checked the chat inside the frame too (its message box), not only the host page.
+    assert "#message" in json.dumps(results["passes"]), [
+        n["target"] for v in results["passes"][:5] for n in v["nodes"]
+    ]
 
     # The conversation stays with the bot: the host page's scripts cannot read the frame.
     assert page.evaluate(
