@@ -278,6 +278,7 @@ def decide(state: State, u: Understanding) -> Turn:
         return _finish(s, out)
     if u.has(SUMMARY) and answer is None:
         out.text(clinician_summary(s))
+        out.messages.append({"json_message": {"type": "summary"}})  # pages offer a download
         if s.escalated and not s.help_on_way:
             _reminder(s, out)
         else:

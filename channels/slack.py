@@ -433,8 +433,10 @@ class SlackBot(RasaSlackBot):
             # Shown by the text before it (headline in bold, advice, reasons, source).
             logger.debug("Triage payload (%s) not posted separately.", json_message.get("level"))
             return
-        if kind == "forgotten":
-            return  # for pages that keep a copy of the conversation; Slack keeps its own history
+        if kind in ("forgotten", "summary"):
+            # For pages that keep a copy of the conversation (and offer the summary text just
+            # before as a download); Slack keeps its own history.
+            return
         arguments = {k: v for k, v in json_message.items() if k in _MESSAGE_ARGUMENTS}
         if arguments.get("text") or arguments.get("blocks") or arguments.get("attachments"):
             await self._post_message(self._recipient(recipient_id), **arguments)

@@ -337,8 +337,9 @@ def render_custom(payload: Any, public_url: str | None) -> str | None:
     kind = payload.get("type")
     if kind == "sources":
         return render_sources(payload, public_url)
-    # "forgotten" is for pages that keep a copy of the conversation; Telegram keeps its own.
-    if kind not in {"triage", "forgotten"}:
+    # "forgotten" and "summary" are for pages that keep a copy of the conversation (the summary
+    # is the text just before); Telegram keeps its own.
+    if kind not in {"triage", "forgotten", "summary"}:
         logger.warning("Not sending a custom payload of unknown type %r to Telegram.", kind)
     return None
 

@@ -1,8 +1,12 @@
-"""The chat page at ``/chat/`` and the socket.io channel it talks to.
+"""The chat page at ``/chat/``, the widget other sites embed, and the socket.io channel.
 
 The page is served by the Rasa server itself (same origin, so no CORS and one URL to put behind
-a proxy). The channel keeps the event names and message format of Rasa 3.6's ``SocketIOInput``
-but cannot reuse its handlers with the python-socketio 5.18 that Rasa installs:
+a proxy). Other sites embed the same page in a frame (``/chat/embed.js`` adds a launcher that
+opens ``/chat/embedded``); only the origins in ``BOT_ALLOWED_ORIGINS`` may frame it
+(``Content-Security-Policy: frame-ancestors``), as only they may open a socket.
+
+The channel keeps the event names and message format of Rasa 3.6's ``SocketIOInput`` but cannot
+reuse its handlers with the python-socketio 5.18 that Rasa installs:
 
 - Rasa's server accepts sockets from any web page (``cors_allowed_origins=[]`` switches the
   Origin check off), so any site could talk to the bot in a visitor's browser; here only the
@@ -78,6 +82,8 @@ _DOC_ID = re.compile(r"^d\d{3}$")
 ASSETS: dict[str, tuple[str, str]] = {
     "widget.js": ("widget.js", "text/javascript; charset=utf-8"),
     "widget.css": ("widget.css", "text/css; charset=utf-8"),
+    "embed.js": ("embed.js", "text/javascript; charset=utf-8"),
+    "embed.css": ("embed.css", "text/css; charset=utf-8"),
     "favicon.svg": ("favicon.svg", "image/svg+xml"),
     "vendor/socket.io.min.js": (
         "node_modules/socket.io-client/dist/socket.io.min.js",
@@ -87,15 +93,18 @@ ASSETS: dict[str, tuple[str, str]] = {
 
 # Scripts, styles and the socket only from the bot itself; no inline script, no framing by
 # other sites, no referrer (URLs can hint at health topics).
+CONTENT_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
-    ),
+    "Content-Security-Policy": f"{CONTENT_POLICY}; frame-ancestors 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
 }
+# An origin as it may stand in a CSP source list (anything else is left out of frame-ancestors).
+_CSP_ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$")
 
 
 # --- origins ----------------------------------------------------------------------------------
@@ -176,6 +185,18 @@ class OriginPolicy:
         if origin and not allowed:
             logger.info("Refused a chat socket from a page at an origin that is not allowed.")
         return allowed
+
+
+def frame_policy(policy: OriginPolicy) -> dict[str, str]:
+    """Headers for the page other sites embed: framed only by the bot and the allowed origins.
+
+    No X-Frame-Options: it cannot list origins, and browsers that know ``frame-ancestors``
+    ignore it anyway.
+    """
+    sources = ["'self'", *(o for o in policy.origins if _CSP_ORIGIN.match(o))]
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = f"{CONTENT_POLICY}; frame-ancestors {' '.join(sources)}"
+    return headers
 
 
 def _normalise_host(host: str, scheme: str) -> str:
@@ -326,9 +347,14 @@ def _headers(cache: str) -> dict[str, str]:
     return {**SECURITY_HEADERS, "Cache-Control": cache}
 
 
-def page_blueprint(web_dir: Path = WEB_DIR) -> Blueprint:
-    """The chat page, its own scripts and styles, the vendored socket.io client, the sources."""
+def page_blueprint(web_dir: Path = WEB_DIR, policy: OriginPolicy | None = None) -> Blueprint:
+    """The chat page, its own scripts and styles, the vendored socket.io client, the sources,
+    and the same page for other sites' frames (``/chat/embedded``)."""
     page = Blueprint("webchat_page", url_prefix="/chat", strict_slashes=True)
+    framed_headers = {
+        **frame_policy(policy or OriginPolicy.from_env()),
+        "Cache-Control": "no-cache",
+    }
 
     @page.route("", methods=["GET"], strict_slashes=True)
     async def to_index(_: Request) -> HTTPResponse:
@@ -340,6 +366,12 @@ def page_blueprint(web_dir: Path = WEB_DIR) -> Blueprint:
             web_dir / "index.html",
             mime_type="text/html; charset=utf-8",
             headers=_headers("no-cache"),
+        )
+
+    @page.route("/embedded", methods=["GET"], strict_slashes=True)
+    async def embedded(_: Request) -> HTTPResponse:
+        return await response.file(
+            web_dir / "index.html", mime_type="text/html; charset=utf-8", headers={**framed_headers}
         )
 
     def asset_route(url: str, file_name: str, content_type: str) -> None:
@@ -418,7 +450,8 @@ class WebChatInput(SocketIOInput):
             max_http_buffer_size=MAX_PACKET_BYTES,
         )
         self.sio = sio
-        webhook = WebChatBlueprint(sio, self.socketio_path, page_blueprint(), "webchat_webhook")
+        page = page_blueprint(policy=policy)
+        webhook = WebChatBlueprint(sio, self.socketio_path, page, "webchat_webhook")
         namespace = self.namespace
         if not (WEB_DIR / ASSETS["vendor/socket.io.min.js"][0]).is_file():
             logger.warning("The chat page needs `npm ci` in web/ before it can work.")

@@ -255,11 +255,16 @@ def start_bot(
     tracker_store: str | None = None,
     lock_store: str = "lock_store:\n  type: in_memory\n",
     extra_args: Sequence[str] = (),
+    rasa_port: int | None = None,
 ) -> Bot:
-    """Starts an action server and a Rasa server that talk to each other; ``Bot.stop`` ends both."""
+    """Starts an action server and a Rasa server that talk to each other; ``Bot.stop`` ends both.
+
+    ``rasa_port``: where Rasa listens (default: a free port), for settings that name the bot's
+    own address before it starts.
+    """
     if not MODEL.exists():
         raise RuntimeError(f"No trained model at {MODEL}: run `make train` first.")
-    actions_port, rasa_port = free_port(), free_port()
+    actions_port, rasa_port = free_port(), rasa_port or free_port()
     jwt_secret, action_token = secrets.token_hex(32), secrets.token_hex(32)
     endpoints = write_endpoints(
         workdir, actions_port, tracker_store=tracker_store, lock_store=lock_store

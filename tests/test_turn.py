@@ -355,6 +355,9 @@ def test_a_summary_for_the_doctor_says_what_was_said_and_that_it_is_not_a_diagno
     assert "not a diagnosis" in said
     assert "fever" not in said.split("not a diagnosis")[0]  # not asked yet, so not in it
     assert screening_question_open(turn)  # and the screening goes on
+    # Marked, right after its text, so the chat page can offer it as a download.
+    marker = turn.messages.index({"json_message": {"type": "summary"}})
+    assert "not a diagnosis" in turn.messages[marker - 1]["text"]
 
 
 def test_state_from_slots_survives_unknown_and_missing_values() -> None:

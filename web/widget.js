@@ -8,6 +8,10 @@
  *   the computer may be shared), so it survives a reload and is gone when the tab is closed or
  *   the person has it deleted ("forget me").
  * - A `triage` payload marks the bot message just before it (emergency, urgent, ...).
+ * - A `summary` payload marks the summary for a doctor just before it; the page offers it as a
+ *   print-ready page to download (built here from the message's text, nothing else).
+ * - In another website's frame (embed.js), the page tells the frame's parent when it is ready
+ *   and when Escape is pressed, and takes the focus when the panel opens.
  */
 (function () {
   "use strict";
@@ -23,6 +27,8 @@
     self_care: "Self care",
   };
   const TYPING_TIMEOUT_MS = 30000;
+  const EMBED_MESSAGES = "sciatica-chat";
+  const SUMMARY_REQUEST = "summary for my doctor";
 
   const transcript = document.getElementById("transcript");
   const form = document.getElementById("composer");
@@ -31,6 +37,7 @@
   const statusLine = document.getElementById("status");
   const typing = document.getElementById("typing");
   const forgetButton = document.getElementById("forget");
+  const summaryButton = document.getElementById("summary");
 
   let state = load();
   let ready = false; // a session is confirmed for this socket
@@ -101,6 +108,7 @@
     node.appendChild(text);
     if (message.level) applyLevel(node, message.level);
     if (message.sources) renderSources(node, message.sources);
+    if (message.summary) renderSummaryDownload(node, message);
     transcript.appendChild(node);
     return node;
   }
@@ -137,6 +145,98 @@
     });
     box.appendChild(list);
     node.appendChild(box);
+  }
+
+  function renderSummaryDownload(node, message) {
+    if (node.querySelector(".summary-download")) return;
+    const button = element("button", "summary-download", "Download this summary (print-ready page)");
+    button.type = "button";
+    button.addEventListener("click", function () {
+      downloadSummary(message.text);
+    });
+    node.appendChild(button);
+  }
+
+  // --- the summary as a page to print or keep ------------------------------------------------
+
+  // A standalone HTML page: the summary's lines as the bot wrote them (title, what was
+  // reported, each answer, the result, the "not a diagnosis" line), as text nodes, never HTML.
+  function summaryPage(text) {
+    const doc = document.implementation.createHTMLDocument("");
+    doc.documentElement.lang = "en";
+    const charset = doc.createElement("meta");
+    charset.setAttribute("charset", "utf-8");
+    doc.head.insertBefore(charset, doc.head.firstChild);
+    const policy = doc.createElement("meta");
+    policy.httpEquiv = "Content-Security-Policy";
+    policy.content = "default-src 'none'; style-src 'unsafe-inline'";
+    doc.head.appendChild(policy);
+    const style = doc.createElement("style");
+    style.textContent = [
+      "body { font: 12pt/1.5 system-ui, 'Segoe UI', Arial, sans-serif; color: #000;",
+      "  max-width: 42rem; margin: 2rem auto; padding: 0 1rem; }",
+      "h1 { font-size: 16pt; margin: 0 0 1rem; }",
+      "ul { padding-left: 1.4rem; } li { margin: 0.2rem 0; }",
+      ".footer { margin-top: 1.5rem; padding-top: 0.75rem; border-top: 1px solid #000; }",
+      ".print-hint { color: #444; font-size: 10pt; }",
+      "@media print { .print-hint { display: none; } body { margin: 0; } }",
+    ].join("\n");
+    doc.head.appendChild(style);
+
+    const lines = text.split("\n").map(function (line) {
+      return line.trim();
+    }).filter(Boolean);
+    doc.title = lines[0] || "Summary";
+    const main = doc.createElement("main");
+    const hint = doc.createElement("p");
+    hint.className = "print-hint";
+    hint.textContent =
+      "To print this page, or keep it as a PDF, use your browser's Print command (Ctrl+P, or ⌘P on a Mac).";
+    main.appendChild(hint);
+    const heading = doc.createElement("h1");
+    heading.textContent = lines[0] || "Summary";
+    main.appendChild(heading);
+    let list = null;
+    lines.slice(1).forEach(function (line, index, rest) {
+      if (line.startsWith("- ")) {
+        if (!list) {
+          list = doc.createElement("ul");
+          main.appendChild(list);
+        }
+        const item = doc.createElement("li");
+        item.textContent = line.slice(2);
+        list.appendChild(item);
+        return;
+      }
+      list = null;
+      const paragraph = doc.createElement("p");
+      if (index === rest.length - 1) paragraph.className = "footer";
+      paragraph.textContent = line;
+      main.appendChild(paragraph);
+    });
+    doc.body.appendChild(main);
+    return "<!doctype html>\n" + doc.documentElement.outerHTML + "\n";
+  }
+
+  function summaryFileName(text) {
+    const dated = /\((\d{4}-\d{2}-\d{2})\)/.exec(text.split("\n")[0] || "");
+    const day = dated ? dated[1] : new Date().toISOString().slice(0, 10);
+    return "sciatica-summary-" + day + ".html";
+  }
+
+  function downloadSummary(text) {
+    const blob = new Blob([summaryPage(text)], { type: "text/html;charset=utf-8" });
+    const url = URL.createObjectURL(blob);
+    const link = element("a");
+    link.href = url;
+    link.download = summaryFileName(text);
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 60000);
   }
 
   function renderReplies(replies) {
@@ -260,6 +360,13 @@
         save();
         scrollToEnd();
       }
+    } else if (payload.type === "summary") {
+      if (target) {
+        target.message.summary = true;
+        renderSummaryDownload(target.node, target.message);
+        save();
+        scrollToEnd();
+      }
     } else if (payload.type === "forgotten") {
       forgetHere();
     }
@@ -320,6 +427,31 @@
     send("forget me", "Please delete this conversation.");
     input.focus();
   });
+
+  summaryButton.addEventListener("click", function () {
+    answeredByReply = false;
+    send(SUMMARY_REQUEST, "Summary for my doctor");
+    input.focus();
+  });
+
+  // --- in another website's frame -----------------------------------------------------------
+
+  // The messages say nothing about the conversation, so any parent may get them; only the
+  // origins the bot allows can frame this page at all (frame-ancestors).
+  if (window.parent !== window) {
+    document.documentElement.classList.add("embedded");
+    window.addEventListener("message", function (event) {
+      const data = event.data;
+      if (event.source !== window.parent || !data || data.source !== EMBED_MESSAGES) return;
+      if (data.type === "focus") input.focus();
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        window.parent.postMessage({ source: EMBED_MESSAGES, type: "close" }, "*");
+      }
+    });
+    window.parent.postMessage({ source: EMBED_MESSAGES, type: "ready" }, "*");
+  }
 
   // --- the socket ---------------------------------------------------------------------------
 

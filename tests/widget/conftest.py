@@ -1,5 +1,5 @@
-"""One running bot (with the repository's credentials.yml) and one headless Chromium for the
-web chat tests.
+"""One running bot (with the repository's credentials.yml), one headless Chromium and one
+other website (the example host page, web/examples/host.html) for the web chat tests.
 
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright's Python package; Playwright's
 own browser downloads are never used.
@@ -8,14 +8,16 @@ own browser downloads are never used.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.processes import ROOT, Bot, start_bot
+from scripts.processes import ROOT, Bot, free_port, start_bot
 
 CHROMIUM = os.environ.get("WIDGET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,18 +33,80 @@ CHROMIUM_ARGS = [
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 REPLY_TIMEOUT_MS = 90_000  # a reply can take a while on a busy two-core machine
 LOCAL_ORIGINS = ("http://localhost:5005", "http://127.0.0.1:5005")
+EXAMPLE_HOST_PAGE = ROOT / "web" / "examples" / "host.html"
+EXAMPLE_BOT_URL = "https://bot.example.org"
+
+
+@dataclass
+class HostSite:
+    """Another website on this machine serving the example host page, which embeds the chat.
+
+    The same server is two origins: ``http://127.0.0.1:<port>`` (allowed to embed the chat)
+    and ``http://localhost:<port>`` (not allowed).
+    """
+
+    port: int
+    bot_url: str = ""
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def allowed_url(self) -> str:
+        return f"{self.origin}/"
+
+    @property
+    def refused_url(self) -> str:
+        return f"http://localhost:{self.port}/"
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    # BOT_ALLOWED_ORIGINS empty: the default policy, under which the page the bot serves (on
-    # this test's random port) and the local defaults may connect and other sites may not.
-    # CORS for the HTTP API as `make run` sets it.
+def host_site() -> Iterator[HostSite]:
+    site = HostSite(port=0)
+
+    class HostPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            if self.path != "/":
+                self.send_error(404)
+                return
+            page = EXAMPLE_HOST_PAGE.read_text(encoding="utf-8")
+            body = page.replace(EXAMPLE_BOT_URL, site.bot_url).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostPage)
+    site.port = int(server.server_address[1])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Bot]:
+    # BOT_ALLOWED_ORIGINS as a site that embeds the chat sets it: the local defaults and the host
+    # site's origin; the bot's own address (BOT_PUBLIC_URL) is allowed too, so its page at
+    # /chat/ connects. Every other origin is refused. (The policy when the variable is unset is
+    # covered in test_webchat_channel.py.) CORS for the HTTP API as `make run` sets it.
+    rasa_port = free_port()
+    host_site.bot_url = f"http://127.0.0.1:{rasa_port}"
     running = start_bot(
         tmp_path_factory.mktemp("widget"),
         credentials=ROOT / "credentials.yml",
-        env={"BOT_ALLOWED_ORIGINS": "", "BOT_PUBLIC_URL": ""},
+        env={
+            "BOT_ALLOWED_ORIGINS": ",".join((*LOCAL_ORIGINS, host_site.origin)),
+            "BOT_PUBLIC_URL": host_site.bot_url,
+        },
         extra_args=("--cors", *LOCAL_ORIGINS),
+        rasa_port=rasa_port,
     )
     yield running
     running.stop()
@@ -132,9 +196,9 @@ def chat(browser: Any, bot: Bot) -> Iterator[Chat]:
     opened.page.context.close()
 
 
-def screenshot_path() -> Path | None:
-    """Where to save the README screenshot (env WIDGET_SCREENSHOT), if asked to."""
-    value = os.environ.get("WIDGET_SCREENSHOT", "").strip()
+def screenshot_path(variable: str = "WIDGET_SCREENSHOT") -> Path | None:
+    """Where to save a README screenshot (env WIDGET_SCREENSHOT, EMBED_SCREENSHOT), if asked to."""
+    value = os.environ.get(variable, "").strip()
     if not value:
         return None
     path = Path(value)

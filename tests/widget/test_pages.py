@@ -24,6 +24,14 @@ def test_the_chat_page_is_served_with_a_strict_policy(bot: Bot) -> None:
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert page.headers["X-Content-Type-Options"] == "nosniff"
 
+    # The same page for other sites' frames, with the same policy but for who may frame it.
+    framed = get(bot, "/chat/embedded")
+    assert framed.status_code == 200 and framed.text == page.text
+    framed_policy = framed.headers["Content-Security-Policy"]
+    assert framed_policy.split("; frame-ancestors")[0] == policy.split("; frame-ancestors")[0]
+    assert "frame-ancestors 'self'" in policy and policy.endswith("'self'")
+    assert page.headers["X-Frame-Options"] == "SAMEORIGIN"
+
     moved = get(bot, "/chat")
     assert moved.status_code == 302 and moved.headers["Location"] == "/chat/"
 
@@ -33,6 +41,8 @@ def test_the_chat_page_is_served_with_a_strict_policy(bot: Bot) -> None:
     [
         ("/chat/widget.js", "javascript"),
         ("/chat/widget.css", "text/css"),
+        ("/chat/embed.js", "javascript"),
+        ("/chat/embed.css", "text/css"),
         ("/chat/vendor/socket.io.min.js", "javascript"),
         ("/chat/favicon.svg", "image/svg+xml"),
     ],
@@ -61,6 +71,7 @@ def test_every_source_document_has_a_page(bot: Bot) -> None:
         "/chat/../credentials.yml",
         "/chat/package.json",
         "/chat/index.html.bak",
+        "/chat/examples/host.html",
         "/chat/node_modules/socket.io-client/package.json",
         "/chat/vendor/../../credentials.yml",
     ],

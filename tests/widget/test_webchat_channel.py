@@ -71,6 +71,36 @@ def test_the_policy_is_what_python_socketio_calls() -> None:
     assert policy("https://evil.example", {"HTTP_HOST": "127.0.0.1:5005"}) is False
 
 
+def frame_ancestors(policy: OriginPolicy) -> list[str]:
+    header = webchat.frame_policy(policy)["Content-Security-Policy"]
+    return re.search(r"frame-ancestors ([^;]+)", header).group(1).split()
+
+
+def test_the_embedded_page_may_be_framed_only_by_the_allowed_origins() -> None:
+    policy = OriginPolicy(
+        "https://clinic.example, http://localhost:8080", "https://bot.example.org"
+    )
+    assert frame_ancestors(policy) == [
+        "'self'",
+        "https://clinic.example",
+        "http://localhost:8080",
+        "https://bot.example.org",
+    ]
+    headers = webchat.frame_policy(policy)
+    assert "X-Frame-Options" not in headers  # it cannot list origins
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    # Unset: the bot itself and the local defaults, never any site.
+    assert frame_ancestors(OriginPolicy(None)) == ["'self'", *webchat.DEFAULT_ORIGINS]
+    # The full page at /chat/ stays unframeable by other sites.
+    assert webchat.SECURITY_HEADERS["Content-Security-Policy"].endswith("frame-ancestors 'self'")
+
+
+def test_only_well_formed_origins_reach_the_frame_policy() -> None:
+    policy = OriginPolicy("https://ok.example")
+    policy.origins += ["https://x.example; script-src *", "https://a b.example", "*"]
+    assert frame_ancestors(policy) == ["'self'", "https://ok.example"]
+
+
 # --- sessions and messages ---------------------------------------------------------------------
 
 
@@ -197,6 +227,17 @@ def test_source_text_is_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "a&amp;b.txt" in page
 
 
+ASSET_FILES = (
+    "index.html",
+    "widget.js",
+    "widget.css",
+    "embed.js",
+    "embed.css",
+    "package.json",
+    "package-lock.json",
+)
+
+
 def test_the_pages_files_are_in_the_repository() -> None:
-    for name in ("index.html", "widget.js", "widget.css", "package.json", "package-lock.json"):
+    for name in ASSET_FILES:
         assert (webchat.WEB_DIR / name).is_file(), name
