@@ -357,7 +357,8 @@ _NOT_FOCUS = frozenset(
     who why will with without work would you your yours back leg legs pain painful hurt hurts
     hurting sciatica sciatic nerve nerves lower left right side bad worse cure cured treat
     treated treatment ache aches day days week weeks month months year years doctor doctors
-    feel feeling""".split()
+    feel feeling explain tell describe information info learn actually exactly kind sort type
+    question questions ask asking mean means meaning""".split()
 )
 
 

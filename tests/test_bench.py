@@ -246,6 +246,11 @@ def test_a_red_flag_expects_the_emergency_advice_wherever_it_is(place) -> None:
     else:
         assert turns[position - 1].kind in ("question", "follow_up", "screening")
         assert "screening" not in [t.kind for t in turns[position:]]
+    # After the red flag every question must get the advice again, before it none does.
+    later = [t for t in turns[position:] if t.kind in ("question", "follow_up")]
+    earlier = [t for t in turns[:position] if t.kind in ("question", "follow_up")]
+    assert later and all(t.expect == "emergency" for t in later)
+    assert all(t.expect == "source" for t in earlier)
 
 
 def test_every_fourth_conversation_has_a_red_flag_in_each_place_in_turn() -> None:

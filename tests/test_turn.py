@@ -485,3 +485,16 @@ def test_a_calf_mentioned_after_back_pain_stays_part_of_the_picture() -> None:
 def test_hearsay_about_sciatica_is_a_question_not_a_red_flag() -> None:
     _, turns = talk("i read online that sciatica can paralyse you, is that true")
     assert turns[0].state.flag_ids == []
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("can you explain what sciatica is", "ask_what_is_sciatica"),
+        ("tell me what the sciatic nerve actually is", "ask_sciatic_nerve"),
+    ],
+)
+def test_asking_words_are_not_taken_for_what_the_question_is_about(text: str, intent: str) -> None:
+    turn = send(State(), text, intent)
+    assert "source" in texts(turn)  # texts() is lower-cased
+    assert "don't cover" not in texts(turn)

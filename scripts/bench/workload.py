@@ -138,7 +138,9 @@ class SciaticaConversation:
     answers follow the bot: as long as it asks a numbered question, the next turn answers it
     (a button payload or free text); then the questions fill the turns up to the thanks and the
     goodbye. ``red_flag`` puts one red flag into the symptom description, the first screening
-    answer or one of the questions; its reply must start with the emergency advice.
+    answer or one of the questions; its reply must start with the emergency advice, and every
+    question after it must get the advice again (a question about rest, treatment or recovery
+    then gets "please don't wait", not an answer that could read as leave to wait).
     """
 
     def __init__(self, seed: str, red_flag: str | None = None) -> None:
@@ -148,6 +150,7 @@ class SciaticaConversation:
         self.red_flag = red_flag
         self.sent = 0
         self.screening_answers = 0
+        self.escalated = False
         self.questions = self._questions()
 
     def _questions(self) -> list[Turn]:
@@ -166,8 +169,12 @@ class SciaticaConversation:
     def next_turn(self, reply: Sequence[dict[str, Any]]) -> Turn | None:
         """The next message given the bot's last reply, or None after the last turn."""
         turn = self._choose(reply)
-        if turn is not None:
-            self.sent += 1
+        if turn is None:
+            return None
+        self.sent += 1
+        if self.escalated and turn.kind in ("question", "follow_up"):
+            turn = Turn(turn.kind, turn.text, "emergency")
+        self.escalated = self.escalated or turn.kind == "red_flag"
         return turn
 
     def _choose(self, reply: Sequence[dict[str, Any]]) -> Turn | None:
