@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.checkin import DAY_SECONDS_ENV
 from scripts.processes import ROOT, Bot, free_port, start_bot, stop
 from tests.slack.slack_api import SlackStandIn
 
@@ -101,6 +102,8 @@ def slack_env(slack_api: SlackStandIn, redis_url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def slack_bot(tmp_path_factory: pytest.TempPathFactory, slack_env: dict[str, str]) -> Iterator[Bot]:
     workdir = tmp_path_factory.mktemp("slack")
-    bot = start_bot(workdir, credentials=write_credentials(workdir), env=slack_env)
+    # a check-in "day" lasts a second, so a check-in comes within the test
+    env = {**slack_env, DAY_SECONDS_ENV: "1"}
+    bot = start_bot(workdir, credentials=write_credentials(workdir), env=env)
     yield bot
     bot.stop()

@@ -144,6 +144,64 @@ def test_an_emergency_is_answered_first_with_the_headline_in_bold_and_no_raw_pay
     assert person.bot.slots(person.conversation)["triage_level"] == "emergency"
 
 
+def wait_for_post(
+    person: Person, words: str, *, after: int, timeout: float = 30
+) -> list[dict[str, Any]]:
+    """The posts in the person's channel after the first ``after``, once one says ``words``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        posts = person.posts()[after:]
+        if any(words in p["text"] for p in posts):
+            return posts
+        time.sleep(0.2)
+    raise AssertionError(f"no {words!r} within {timeout}s: {texts(person.posts()[after:])}")
+
+
+def test_a_check_in_is_posted_to_the_channel_without_a_new_message(person: Person) -> None:
+    def write(text: str, words: str) -> list[dict[str, Any]]:
+        before = len(person.posts())
+        assert person.send(person.event(text)).status_code == 200
+        return wait_for_post(person, words, after=before)
+
+    def click(post: dict[str, Any], value: str, words: str) -> list[dict[str, Any]]:
+        before = len(person.posts())
+        clicked = block_actions(post, value, user=person.user, channel=person.channel)
+        response = deliver(person.bot.rasa_url, *form_body(clicked), secret=person.secret)
+        assert response.status_code == 200, response.text
+        return wait_for_post(person, words, after=before)
+
+    posts = write(SYMPTOMS, "(1/8)")
+    for number in range(2, 9):
+        posts = click(posts[-1], "/deny", f"({number}/8)")
+    posts = click(posts[-1], "/deny", "STarT Back")
+    assert posts[0]["text"].startswith("*SELF CARE:")
+    posts = write("check on me in 2 days", "check on you in 2 days")
+    before = len(person.posts())
+
+    # A check-in "day" lasts a second here: nothing is sent to the webhook meanwhile.
+    pushed = wait_for_post(person, "How bad is your pain today", after=before)
+    assert texts(pushed) == [
+        "Hello again, this is the check-in you asked for 2 days ago.",
+        "How bad is your pain today, from 0 (no pain) to 10 (the worst pain you can imagine)?",
+    ]
+    for post in pushed:
+        assert set(post) <= POST_ARGUMENTS
+    events = person.bot.tracker(person.conversation)["events"]
+    users = [e for e in events if e["event"] == "user"]
+    assert users[-1]["parse_data"]["intent"]["name"] == "EXTERNAL_checkin"
+    assert users[-2]["text"] == "check on me in 2 days"
+
+    # the answer goes on with the check-in, in the same channel
+    posts = write("about 4", "daily life")
+    buttons = [
+        e["text"]["text"]
+        for b in posts[-1]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert buttons == ["Better", "The same", "Worse"]
+
+
 def test_requests_not_signed_by_slack_or_too_old_are_refused_and_not_answered(
     person: Person, greeting_reply: list[str]
 ) -> None:

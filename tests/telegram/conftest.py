@@ -18,6 +18,7 @@ import pytest
 import requests
 import yaml
 
+from bot.checkin import DAY_SECONDS_ENV
 from scripts.processes import ROOT, Bot, start_bot
 from tests.telegram.fake_api import FakeTelegram
 
@@ -66,6 +67,8 @@ def bot(
             # this process's memory answers each update once (no shared Redis in this test)
             "TELEGRAM_DEDUPE_REDIS_URL": "",
             "REDIS_URL": "",
+            # a check-in "day" lasts a second, so a check-in comes within the test
+            DAY_SECONDS_ENV: "1",
         },
     )
     yield running

@@ -3,6 +3,7 @@ replies captured by the stand-in Bot API the connector is pointed at (``TELEGRAM
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -219,6 +220,46 @@ def test_a_person_who_blocked_the_bot_does_not_break_it(
     other = chat_id + 1
     assert say(webhook, telegram_api, message_update(other, "what is sciatica?"))
     assert_alive(bot)
+
+
+def wait_for_message(
+    api: FakeTelegram, chat_id: int, words: str, *, after: int, timeout: float = 30
+) -> list[Call]:
+    """What the bot sent to the chat after its first ``after`` messages, once one says ``words``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = api.sent_to(chat_id)[after:]
+        if any(words in c.text for c in sent):
+            return sent
+        time.sleep(0.2)
+    raise AssertionError(f"no {words!r} within {timeout}s: {[c.text for c in sent]}")
+
+
+def test_a_check_in_is_sent_to_the_chat_without_a_new_message(
+    webhook: Webhook, telegram_api: FakeTelegram, bot: Bot, chat_id: int
+) -> None:
+    say(webhook, telegram_api, message_update(chat_id, SYMPTOMS))
+    for _ in range(8):
+        sent = say(webhook, telegram_api, callback_update(chat_id, "/deny"))
+    assert sent[0].text.startswith("SELF CARE: ")
+    sent = say(webhook, telegram_api, message_update(chat_id, "check on me in 2 days"))
+    assert "check on you in 2 days" in sent[-1].text
+    before = len(telegram_api.sent_to(chat_id))
+
+    # A check-in "day" lasts a second here: nothing is posted to the webhook meanwhile.
+    pushed = wait_for_message(telegram_api, chat_id, "How bad is your pain today", after=before)
+    assert pushed[0].text == "Hello again, this is the check-in you asked for 2 days ago."
+    assert pushed[-1].text.startswith("How bad is your pain today, from 0 (no pain) to 10")
+    assert all(c.error is None for c in pushed)
+    events = bot.tracker(str(chat_id))["events"]
+    users = [e for e in events if e["event"] == "user"]
+    assert users[-1]["parse_data"]["intent"]["name"] == "EXTERNAL_checkin"
+    assert users[-2]["text"] == "check on me in 2 days"
+
+    # the answer goes on with the check-in, in the same chat
+    sent = say(webhook, telegram_api, message_update(chat_id, "about 4"))
+    assert "daily life" in sent[-1].text
+    assert [k["text"] for k in sent[-1].buttons] == ["Better", "The same", "Worse"]
 
 
 json_values = st.recursive(
