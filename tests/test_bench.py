@@ -358,7 +358,7 @@ def test_category_shares_are_inclusive_percentages() -> None:
     )
     assert shares["NLU: DIET classifier (TensorFlow)"] == 50.0
     assert shares["tracker store (SQL)"] == 15.0
-    assert shares["dialogue policies (TED, rules, memoization)"] == 0.0
+    assert shares["dialogue policies"] == 0.0
 
 
 def test_top_project_functions_with_inclusive_and_self_share() -> None:

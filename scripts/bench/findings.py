@@ -183,12 +183,12 @@ def _load_findings(results: dict[str, Any]) -> list[str]:
                 f"{stock['throughput_tps']:.0f} turns/s, one instance of this bot "
                 f"{single['throughput_tps']:.0f} turns/s, i.e. each turn of this bot takes "
                 f"about {work:.2f}x the stock bot's processing time, and its p95 is "
-                f"{ratio:.2f}x. The extra work per message is what the bot is for: the red-flag "
-                "analysis in the NLU "
-                "component, a custom action call after every message (Rasa sends the whole "
-                "conversation as JSON each time) and one or two more for the answer or the "
-                "screening step, more rules and slots for the policies, and an SQL tracker "
-                "store where the stock bot keeps conversations in memory."
+                f"{ratio:.2f}x. This bot does more per message (the red-flag analysis in the "
+                "NLU component, a custom action call after every message, for which Rasa sends "
+                "the whole conversation as JSON, and an SQL tracker store where the stock bot "
+                "keeps conversations in memory) and less elsewhere: a small classifier without "
+                "transformer layers, no response selector, and one rule instead of the stock "
+                "bot's learned dialogue policies (TED, UnexpecTED, memoization)."
             )
     single, scaled = _level(results, "single", 1), _level(results, "scaled", 1)
     if single and scaled:

@@ -37,7 +37,7 @@ RASA_CATEGORIES = [
     ),
     ("NLU: DIET classifier (TensorFlow)", r"diet_classifier\.py"),
     ("NLU: tokenizer and featurizers", r"rasa/nlu/(featurizers|tokenizers)/"),
-    ("dialogue policies (TED, rules, memoization)", r"rasa/core/policies/"),
+    ("dialogue policies", r"rasa/core/policies/"),
     ("tracker store (SQL)", r"tracker_store\.py|sqlalchemy/"),
     ("lock store", r"lock_store\.py"),
     ("custom actions: calls to the action server and their replies", r"rasa/core/actions/"),

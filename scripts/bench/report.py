@@ -62,7 +62,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     ]
     for row in results["goals"]:
         where = SETUP_LABELS.get(row["setup"], row["setup"])
-        if row["concurrency"] and "p95" in row["goal"]:
+        if row["concurrency"] and ("p95" in row["goal"] or "throughput" in row["goal"]):
             where += f", {row['concurrency']} concurrent"
         lines.append(f"| {row['goal']} | {where} | {row['measured']} | {verdict(row['met'])} |")
 

@@ -104,6 +104,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
         env={
             "BOT_ALLOWED_ORIGINS": ",".join((*LOCAL_ORIGINS, host_site.origin)),
             "BOT_PUBLIC_URL": host_site.bot_url,
+            # A check-in "day" lasts one second here, so a check-in fires during a test.
+            "BOT_CHECKIN_DAY_SECONDS": "1",
         },
         extra_args=("--cors", *LOCAL_ORIGINS),
         rasa_port=rasa_port,
