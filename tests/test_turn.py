@@ -498,3 +498,18 @@ def test_asking_words_are_not_taken_for_what_the_question_is_about(text: str, in
     turn = send(State(), text, intent)
     assert "source" in texts(turn)  # texts() is lower-cased
     assert "don't cover" not in texts(turn)
+
+
+@pytest.mark.parametrize(
+    "text, intent, topic",
+    [
+        ("what painkillers are good for sciatica", "ask_medication", "medication"),
+        ("should i get a cortisone shot in my back", "ask_injections", "injections"),
+        ("exersizes for sciatic pain", "ask_exercises", "exercises"),
+        ("what is a nerve floss", "ask_nerve_glide", "nerve_glide"),
+    ],
+)
+def test_everyday_words_for_a_topic_get_its_answer(text: str, intent: str, topic: str) -> None:
+    turn = send(State(), text, intent)
+    assert turn.state.last_topic == topic
+    assert "source" in texts(turn)

@@ -16,6 +16,8 @@ Public functions:
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +28,7 @@ import yaml
 from bot.knowledge.corpus import DATA_DIR, DOCUMENTS_DIR, Corpus, load_corpus
 
 ANSWERS_DIR = DATA_DIR / "answers"
+ASKED_WITH_FILE = "asked_with.yml"
 MENU_FILE = "menu.yml"
 
 # The fixed topic ids; each has an intent ask_<topic>.
@@ -134,6 +137,15 @@ class KnowledgeBase:
                     raise ValueError(f"{path.name}: topic {entry.topic!r} defined twice")
                 self._check(entry)
                 self.entries[entry.topic] = entry
+        asked = answers_dir / ASKED_WITH_FILE
+        raw_asked = yaml.safe_load(asked.read_text("utf-8")) if asked.exists() else {}
+        self.asked_with: dict[str, list[str]] = {
+            str(topic): [str(w).lower() for w in words]
+            for topic, words in (raw_asked or {}).get("asked_with", {}).items()
+        }
+        unknown = set(self.asked_with) - set(self.entries)
+        if unknown:
+            raise ValueError(f"{ASKED_WITH_FILE}: no answer for topics {sorted(unknown)}")
         menu_raw = yaml.safe_load((answers_dir / MENU_FILE).read_text("utf-8"))["menu"]
         self.menu_intro = str(menu_raw["intro"])
         self.menu = [
@@ -207,8 +219,17 @@ class KnowledgeBase:
         entry = self.entries[topic]
         texts = [entry.text, entry.title, topic.replace("_", " "), *entry.key_terms]
         texts += [self.corpus.get(p).text for p in entry.passages if p in self.corpus]
+        texts += self.asked_with.get(topic, [])
         haystack = " ".join(texts).lower()
-        return any(_stem(word) in haystack for word in focus)
+        if any(_stem(word) in haystack for word in focus):
+            return True
+        # A slip of the keyboard ("sympotms", "exersizes") still names the topic's words; short
+        # words are left as they are ("ice" is not "nice").
+        words = set(re.findall(r"[a-z][a-z\-]+", haystack))
+        return any(
+            len(word) >= 5 and difflib.get_close_matches(word, words, n=1, cutoff=0.75)
+            for word in focus
+        )
 
     def topics_of_passage(self, passage_id: str) -> list[str]:
         """The curated topics written from this passage (what a quote from it is about)."""

@@ -201,6 +201,11 @@ def test_a_check_in_is_posted_to_the_channel_without_a_new_message(person: Perso
     ]
     assert buttons == ["Better", "The same", "Worse"]
 
+    # the summary for a doctor comes as text in the same channel, check-in trend included
+    posts = write("a summary for my doctor please", "Summary of what you told")
+    summary = next(p["text"] for p in posts if "Summary of what you told" in p["text"])
+    assert "not a diagnosis" in summary and "4/10" in summary
+
 
 def test_requests_not_signed_by_slack_or_too_old_are_refused_and_not_answered(
     person: Person, greeting_reply: list[str]

@@ -261,6 +261,11 @@ def test_a_check_in_is_sent_to_the_chat_without_a_new_message(
     assert "daily life" in sent[-1].text
     assert [k["text"] for k in sent[-1].buttons] == ["Better", "The same", "Worse"]
 
+    # the summary for a doctor comes as text in the same chat, check-in trend included
+    sent = say(webhook, telegram_api, message_update(chat_id, "a summary for my doctor please"))
+    summary = next(c.text for c in sent if "Summary of what you told" in c.text)
+    assert "not a diagnosis" in summary and "4/10" in summary
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
