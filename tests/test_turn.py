@@ -96,6 +96,7 @@ PUSHBACK = [
     "do i really have to go to hospital",
     "cant i just stay at home and rest",
     "i'd rather not make a fuss",
+    "can i do the exercises first and then go",
 ]
 FEAR = ["ok I'm a bit scared now", "im really frightened", "i'm panicking", "this is scary"]
 SMALL = ["hi", "thanks", "ok", "hello?", "lol", "are you a bot", "what's the weather like", ""]
@@ -513,3 +514,10 @@ def test_everyday_words_for_a_topic_get_its_answer(text: str, intent: str, topic
     turn = send(State(), text, intent)
     assert turn.state.last_topic == topic
     assert "source" in texts(turn)
+
+
+@pytest.mark.parametrize("text", ["ok fine im going", "alright, we're going", "I'm leaving now"])
+def test_saying_you_are_going_counts_as_help_on_the_way(text: str) -> None:
+    turn = send(_state("emergency"), text)
+    assert turn.state.help_on_way
+    assert "right thing" in texts(turn)
