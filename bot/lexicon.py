@@ -40,7 +40,7 @@ import yaml
 from spacy.matcher import Matcher
 from spacy.vocab import Vocab
 
-from bot.findings import AGE, DURATION, LABELS, SEVERITY
+from bot.findings import AGE, CARDINALS, DURATION, LABELS, SEVERITY
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "data" / "lexicon"
 SPELLING_FILE = "spelling.yml"
@@ -324,37 +324,7 @@ def spelling_variants(lexicon: Lexicon) -> dict[str, str]:
 
 # --- normalised values ------------------------------------------------------------------------
 
-_NUMBER_WORDS = {
-    "zero": 0,
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "couple": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "hundred": 100,
-}
+_NUMBER_WORDS = {**CARDINALS, "a": 1, "an": 1, "couple": 2}
 _VAGUE_NUMBERS = ("few", "several", "many")
 _COUNT_WORDS = {"couple", "few", "several", "many"}
 _UNITS = (

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.findings import CARDINALS
+
 _TRANSLATE = str.maketrans(
     {
         "\u2018": "'",
@@ -23,35 +25,7 @@ _TRANSLATE = str.maketrans(
 )
 
 NUMBER_WORDS: dict[str, int] = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-    "hundred": 100,
+    **CARDINALS,
     "half": 50,  # "about half of people" = "Fifty percent of those ..."
     "once": 1,
     "twice": 2,
