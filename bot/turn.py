@@ -23,6 +23,7 @@ keeps it and "forget me" deletes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -662,22 +663,24 @@ def _screening_turn(s: State, u: Understanding, answer: str | None, out: _Out) -
         leaving = say("stopped_leaving") if u.has(GOODBYE) else say("stopped_ask")
         out.text(f"{say('stopped')} {leaving}")
         return
-    if u.has(QUESTION) or u.topic:
-        _answer_question(s, u, out)
-        _ask(s, out, again=True)
-        return
-    if u.has(BOT_CHALLENGE):
-        out.text(say("bot_challenge"))
-        _ask(s, out, again=True)
-        return
-    if u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK):
-        _ask(s, out, again=True)
-        return
-    if u.has(RESUME):
-        _ask(s, out, again=True)
+    if _aside(s, u, out, lambda: _ask(s, out, again=True)):
         return
     s.unclear += 1
     _ask(s, out, unclear=True)
+
+
+def _aside(s: State, u: Understanding, out: _Out, ask_again: Callable[[], None]) -> bool:
+    """A question, "are you a bot?" or small talk while the bot waits for an answer (screening,
+    STarT Back, the exercise session): answered, then the open question asked again. True when
+    the message was one of these."""
+    if u.has(QUESTION) or u.topic:
+        _answer_question(s, u, out)
+    elif u.has(BOT_CHALLENGE):
+        out.text(say("bot_challenge"))
+    elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
+        return False
+    ask_again()
+    return True
 
 
 def _outcome(s: State, out: _Out) -> None:
@@ -934,17 +937,10 @@ def _startback_turn(s: State, u: Understanding, out: _Out) -> None:
         s.phase, s.question = IDLE, None
         out.text(say("startback.stopped"))
         return
-    if u.has(QUESTION) or u.topic:
-        _answer_question(s, u, out)
-        _ask_item(s, out, again=True)
+    if _aside(s, u, out, lambda: _ask_item(s, out, again=True)):
         return
-    if u.has(BOT_CHALLENGE):
-        out.text(say("bot_challenge"))
-    elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
-        note = "startback.unclear_scale" if item.scale else "startback.unclear"
-        _ask_item(s, out, note=say(note))
-        return
-    _ask_item(s, out, again=True)
+    note = "startback.unclear_scale" if item.scale else "startback.unclear"
+    _ask_item(s, out, note=say(note))
 
 
 def _answer_words(item: startback.Item, value: str) -> str:
@@ -1013,16 +1009,9 @@ def _exercise_turn(s: State, u: Understanding, out: _Out) -> None:
     if u.has(STOP) or u.has(GOODBYE):
         _end_exercises(s, out, stopped=True)
         return
-    if u.has(QUESTION) or u.topic:
-        _answer_question(s, u, out)
-        _ask_exercise(s, out, again=True)
+    if _aside(s, u, out, lambda: _ask_exercise(s, out, again=True)):
         return
-    if u.has(BOT_CHALLENGE):
-        out.text(say("bot_challenge"))
-    elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
-        _ask_exercise(s, out, again=True, note=say("exercises.unclear"))
-        return
-    _ask_exercise(s, out, again=True)
+    _ask_exercise(s, out, again=True, note=say("exercises.unclear"))
 
 
 def _end_exercises(s: State, out: _Out, *, stopped: bool = False) -> None:
