@@ -205,3 +205,15 @@ def screenshot_path(variable: str = "WIDGET_SCREENSHOT") -> Path | None:
         return None
     path = Path(value)
     return path if path.is_absolute() else ROOT / path
+
+
+def axe_check(page: Any) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """axe-core over the page (already added to it): its results and the serious or critical
+    violations, each as (rule, impact, first targets)."""
+    results = page.evaluate("async () => JSON.parse(JSON.stringify(await axe.run(document)))")
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    return results, bad

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from scripts.processes import Bot
-from tests.widget.conftest import AXE, REPLY_TIMEOUT_MS, Chat, new_chat, screenshot_path
+from tests.widget.conftest import (
+    AXE,
+    REPLY_TIMEOUT_MS,
+    Chat,
+    axe_check,
+    new_chat,
+    screenshot_path,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.widget]
 
@@ -234,12 +241,7 @@ def test_accessibility_has_no_serious_or_critical_violations(browser: Any, bot: 
         assert page.get_by_label("Your message").count() == 1
 
         page.add_script_tag(path=str(AXE))
-        results = page.evaluate("async () => JSON.parse(JSON.stringify(await axe.run(document)))")
-        bad = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in results["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        results, bad = axe_check(page)
         assert bad == [], bad
         assert len(results["passes"]) > 10  # axe really ran over the page
 

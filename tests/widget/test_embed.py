@@ -17,7 +17,7 @@ import requests
 from playwright.sync_api import expect
 
 from scripts.processes import Bot
-from tests.widget.conftest import AXE, REPLY_TIMEOUT_MS, HostSite, screenshot_path
+from tests.widget.conftest import AXE, REPLY_TIMEOUT_MS, HostSite, axe_check, screenshot_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.widget]
 
@@ -110,12 +110,7 @@ def test_another_site_embeds_the_chat_and_a_conversation_shows_the_emergency(
     expect(emergency).to_be_in_viewport()
 
     # The launcher, the panel and the chat in it: no serious or critical accessibility problem.
-    results = page.evaluate("async () => JSON.parse(JSON.stringify(await axe.run(document)))")
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    results, bad = axe_check(page)
     assert bad == [], bad
     # axe checked the chat inside the frame too (its message box), not only the host page.
     assert "#message" in json.dumps(results["passes"]), [
