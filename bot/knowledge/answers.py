@@ -129,6 +129,7 @@ class KnowledgeBase:
     def __init__(self, answers_dir: Path = ANSWERS_DIR, corpus: Corpus | None = None) -> None:
         self.corpus = corpus if corpus is not None else load_corpus(DOCUMENTS_DIR)
         self.entries: dict[str, CuratedAnswer] = {}
+        self._words: dict[str, tuple[str, frozenset[str]]] = {}
         for path in sorted(answers_dir.glob("*.yml")):
             raw = yaml.safe_load(path.read_text("utf-8")) or {}
             for item in raw.get("answers", []):
@@ -216,20 +217,27 @@ class KnowledgeBase:
         """
         if not focus or topic not in self.entries:
             return topic in self.entries
-        entry = self.entries[topic]
-        texts = [entry.text, entry.title, topic.replace("_", " "), *entry.key_terms]
-        texts += [self.corpus.get(p).text for p in entry.passages if p in self.corpus]
-        texts += self.asked_with.get(topic, [])
-        haystack = " ".join(texts).lower()
+        haystack, words = self._words_of(topic)
         if any(_stem(word) in haystack for word in focus):
             return True
         # A slip of the keyboard ("sympotms", "exersizes") still names the topic's words; short
         # words are left as they are ("ice" is not "nice").
-        words = set(re.findall(r"[a-z][a-z\-]+", haystack))
         return any(
             len(word) >= 5 and difflib.get_close_matches(word, words, n=1, cutoff=0.75)
             for word in focus
         )
+
+    def _words_of(self, topic: str) -> tuple[str, frozenset[str]]:
+        """A topic's answer, title, key terms, passages and everyday words, lower-cased, and the
+        words in them (built once per topic)."""
+        if topic not in self._words:
+            entry = self.entries[topic]
+            texts = [entry.text, entry.title, topic.replace("_", " "), *entry.key_terms]
+            texts += [self.corpus.get(p).text for p in entry.passages if p in self.corpus]
+            texts += self.asked_with.get(topic, [])
+            haystack = " ".join(texts).lower()
+            self._words[topic] = (haystack, frozenset(re.findall(r"[a-z][a-z\-]+", haystack)))
+        return self._words[topic]
 
     def topics_of_passage(self, passage_id: str) -> list[str]:
         """The curated topics written from this passage (what a quote from it is about)."""
