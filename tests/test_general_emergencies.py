@@ -210,6 +210,9 @@ LAY = [
     ("the pain goes from my chest into my jaw", "outside_chest_pain"),
     ("sharp pain on the right side of my chest when I breathe in", "outside_chest_pain"),
     ("my chest and left arm really hurt", "outside_chest_pain"),
+    ("I suddenly can't lift a cup", "outside_stroke"),
+    ("my hand stopped working this morning", "outside_stroke"),
+    ("I've lost the strength in my right arm", "outside_stroke"),
     ("my face is drooping on one side", "outside_stroke"),
     ("I think I might have sepsis", "outside_sepsis"),
 ]
@@ -250,6 +253,7 @@ CLEAR = [
     "sharp pain in my leg, my chest is fine",
     "my chest x-ray was clear but my back hurts",
     "I do chest press at the gym and now my back hurts",
+    "I can lift a cup fine",
 ]
 
 # Questions are answered, never escalated.

@@ -521,3 +521,9 @@ def test_saying_you_are_going_counts_as_help_on_the_way(text: str) -> None:
     turn = send(_state("emergency"), text)
     assert turn.state.help_on_way
     assert "right thing" in texts(turn)
+
+
+def test_leg_muscles_wasting_is_marked_weakness() -> None:
+    _, turns = talk("I'm losing muscle in my legs and can only walk 30 steps")
+    assert "neuro_marked_weakness" in turns[0].state.flag_ids
+    assert turns[0].state.level in ("urgent", "emergency")
