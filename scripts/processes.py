@@ -92,8 +92,14 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def start_actions(
-    workdir: Path, port: int, token: str, env: Mapping[str, str] | None = None
+    workdir: Path,
+    port: int,
+    token: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    wait: bool = True,
 ) -> subprocess.Popen:
+    """The action server; with ``wait=False`` it is left starting (see ``ready``)."""
     log = workdir / f"actions-{port}.log"
     process = subprocess.Popen(
         [str(BIN / "python"), "-m", "actions.server", "--port", str(port)],
@@ -102,12 +108,18 @@ def start_actions(
         stderr=subprocess.STDOUT,
         env=base_env({"ACTION_SERVER_TOKEN": token, **(env or {})}),
     )
+    if wait:
+        ready(process, f"http://127.0.0.1:{port}/health", log)
+    return process
+
+
+def ready(process: subprocess.Popen, url: str, log: Path) -> None:
+    """Waits until a started server answers at ``url``; stops it if it never does."""
     try:
-        wait_for(f"http://127.0.0.1:{port}/health", process, log)
+        wait_for(url, process, log)
     except Exception:
         stop(process)
         raise
-    return process
 
 
 def write_endpoints(
@@ -141,7 +153,9 @@ def start_rasa(
     credentials: Path | None = None,
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
+    wait: bool = True,
 ) -> subprocess.Popen:
+    """The Rasa server; with ``wait=False`` it is left loading its model (see ``ready``)."""
     log = workdir / f"rasa-{port}.log"
     process = subprocess.Popen(
         [
@@ -171,11 +185,8 @@ def start_rasa(
             {"ACTION_SERVER_TOKEN": action_token, "RASA_JWT_SECRET": jwt_secret, **(env or {})}
         ),
     )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/", process, log)
-    except Exception:
-        stop(process)
-        raise
+    if wait:
+        ready(process, f"http://127.0.0.1:{port}/", log)
     return process
 
 
@@ -269,20 +280,29 @@ def start_bot(
     endpoints = write_endpoints(
         workdir, actions_port, tracker_store=tracker_store, lock_store=lock_store
     )
-    actions = start_actions(workdir, actions_port, action_token, env)
+    # Both load at once: Rasa needs the action server only when the first message comes.
+    actions = start_actions(workdir, actions_port, action_token, env, wait=False)
+    rasa = start_rasa(
+        workdir,
+        endpoints,
+        rasa_port,
+        jwt_secret=jwt_secret,
+        action_token=action_token,
+        credentials=credentials,
+        env=env,
+        extra_args=extra_args,
+        wait=False,
+    )
     try:
-        rasa = start_rasa(
-            workdir,
-            endpoints,
-            rasa_port,
-            jwt_secret=jwt_secret,
-            action_token=action_token,
-            credentials=credentials,
-            env=env,
-            extra_args=extra_args,
+        ready(
+            actions,
+            f"http://127.0.0.1:{actions_port}/health",
+            workdir / f"actions-{actions_port}.log",
         )
+        ready(rasa, f"http://127.0.0.1:{rasa_port}/", workdir / f"rasa-{rasa_port}.log")
     except Exception:
         stop(actions)
+        stop(rasa)
         raise
     return Bot(
         workdir=workdir,

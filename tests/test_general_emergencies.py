@@ -214,6 +214,12 @@ LAY = [
     ("my hand stopped working this morning", "outside_stroke"),
     ("I've lost the strength in my right arm", "outside_stroke"),
     ("my face is drooping on one side", "outside_stroke"),
+    # someone else's, told in the past tense inside an illness that is still going on
+    (
+        "my sister has been suffering from arm pain for 5 days and she was unable to lift a cup",
+        "outside_stroke",
+    ),
+    ("my dad is still in bed, since this morning he couldn't lift his arm", "outside_stroke"),
     ("I think I might have sepsis", "outside_sepsis"),
 ]
 
@@ -254,6 +260,8 @@ CLEAR = [
     "my chest x-ray was clear but my back hurts",
     "I do chest press at the gym and now my back hurts",
     "I can lift a cup fine",
+    "my mum had a weak arm after her stroke years ago",
+    "my grandad's arm was weak after his stroke, he died in 2010",
 ]
 
 # Questions are answered, never escalated.
