@@ -42,6 +42,7 @@ from bot.findings import (
     Analysis,
     Finding,
 )
+from bot.knowledge import answers as kb
 from bot.knowledge import retrieval
 from bot.nlp import analyse
 from bot.triage import screening
@@ -332,8 +333,15 @@ def _acts(text: str, intent: str | None, analysis: Analysis, symptomatic: bool) 
     asks = analysis.is_question or phrased_as_question(text)
     if asks and QUESTION not in acts:
         acts.append(QUESTION)
-    if (intent or "").startswith("ask_") and QUESTION not in acts and not symptomatic:
+    # A request the classifier placed on a topic, without a question mark or a question word:
+    # "exercises for sciatic pain" asks for the exercises; nobody's symptoms are told.
+    if (
+        (intent or "").startswith("ask_")
+        and QUESTION not in acts
+        and (not symptomatic or not speaks_of_self(text))
+    ):
         acts.append(QUESTION)
+        asks = True
     if symptomatic and not asks:
         acts.append(REPORT)
     return acts
@@ -358,7 +366,8 @@ _NOT_FOCUS = frozenset(
     hurting sciatica sciatic nerve nerves lower left right side bad worse cure cured treat
     treated treatment ache aches day days week weeks month months year years doctor doctors
     feel feeling explain tell describe information info learn actually exactly kind sort type
-    question questions ask asking mean means meaning""".split()
+    question questions ask asking mean means meaning till until ever even else try
+    say says said ive dont cant doesnt isnt youre thats myself yourself someone anyone""".split()
 )
 
 
@@ -367,9 +376,42 @@ def _focus(text: str) -> list[str]:
     words = re.findall(r"[a-z][a-z\-]+", text.lower().replace("\u2019", "'"))
     found: list[str] = []
     for word in words:
+        if word.endswith("ly") and len(word) > 4:
+            continue  # "normally", "usually", "really": how, not what
         if len(word) > 2 and word not in _NOT_FOCUS and word not in found:
             found.append(word)
     return found[:4]
+
+
+def _topic_asked(
+    intent: str | None, classified: str | None, text: str, focus: list[str]
+) -> str | None:
+    """The topic a question is about.
+
+    The classifier's, unless its answer does not speak to the question's focus and another
+    topic's everyday words (data/answers/asked_with.yml) are in the question and its answer does
+    ("what is the outlook for sciatica?" read as what sciatica is is about recovery). A question
+    asked inside a report ("it's been a month, how long till this gets better?") gets the topic
+    its words name. A question the classifier found outside the documents keeps no topic.
+    """
+    if intent in _UNPLACED:
+        return classified
+    if classified is not None and (classified not in kb.topics() or kb.fits(classified, focus)):
+        return classified
+    counts = kb.asked_about(text)
+    if classified is None:
+        # inside a report the words must say it plainly: the topic's name, or two of its words
+        named = kb.asked_about(text, names_only=True)
+        counts = {t: n for t, n in counts.items() if n >= 2 or named.get(t)}
+    ranked = sorted(
+        (t for t in kb.topics() if counts.get(t) and kb.fits(t, focus)),
+        key=lambda t: -counts[t],
+    )
+    return ranked[0] if ranked else classified
+
+
+# What the classifier says of a question it could not place on a topic.
+_UNPLACED = frozenset({"out_of_scope", "nlu_fallback"})
 
 
 def _hedged_counts(analysis: Analysis, assessment: Assessment) -> Assessment:
@@ -415,6 +457,9 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
     topic = intent[4:] if intent and intent.startswith("ask_") else None
     if intent == "exercise_dose":
         topic = "dose"
+    focus = _focus(analysis.text) if QUESTION in acts else []
+    if QUESTION in acts and topic != "dose":
+        topic = _topic_asked(intent, topic, analysis.text, focus)
     retrieved = None
     if QUESTION in acts:
         found = retrieval.answer_unknown(analysis.text)
@@ -441,7 +486,7 @@ def understand(text: str, *, intent: str | None = None, confidence: float = 0.0)
         elsewhere=_elsewhere(analysis.text, findings) if scope != IN_SCOPE else None,
         reply=screening.plain_answer(analysis),
         reply_leads=screening.leads_with_answer(analysis.text),
-        focus=_focus(analysis.text) if QUESTION in acts else [],
+        focus=focus,
         medicine=bool(_MEDICINE.search(analysis.text)),
         choices=_choices(analysis.text),
         score=checkin.pain_score(analysis.text),

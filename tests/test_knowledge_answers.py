@@ -12,12 +12,15 @@ from bot.knowledge.answers import (
     EXERCISE_TOPICS,
     TOPICS,
     Answer,
+    KnowledgeBase,
     Source,
+    asked_about,
     follow_up,
     get_answer,
     menu_text,
     render_text,
     topics,
+    topics_of_passage,
 )
 from bot.knowledge.evaluation import evaluate, load_questions
 
@@ -184,3 +187,29 @@ def test_question_set_is_held_out_from_training_data() -> None:
     assert training, "no NLU training examples found"
     overlap = sorted(q["text"] for q in QUESTIONS if q["text"].lower() in training)
     assert not overlap, overlap
+
+
+def test_a_quote_from_a_passage_no_answer_is_written_from_is_labelled_with_its_topic() -> None:
+    # d004-p19 is the rehab progression (sport and work come last); no curated answer uses it
+    assert topics_of_passage("d004-p19") == ["exercises"]
+    # a passage behind a curated answer keeps that answer's topic
+    assert "recovery" in topics_of_passage("d001-p15")
+
+
+def test_a_passage_label_naming_an_unknown_topic_or_passage_is_refused(tmp_path: Path) -> None:
+    answers = Path(__file__).resolve().parents[1] / "data" / "answers"
+    for name in answers.glob("*.yml"):
+        (tmp_path / name.name).write_text(name.read_text("utf-8"), "utf-8")
+    (tmp_path / "passages_about.yml").write_text("about:\n  d004-p19: sport\n", "utf-8")
+    with pytest.raises(ValueError, match="passages_about.yml"):
+        KnowledgeBase(tmp_path)
+    (tmp_path / "passages_about.yml").write_text("about:\n  d009-p99: exercises\n", "utf-8")
+    with pytest.raises(ValueError, match="passages_about.yml"):
+        KnowledgeBase(tmp_path)
+
+
+def test_the_everyday_words_of_a_topic_are_counted_in_a_question() -> None:
+    counts = asked_about("how long does sciatica last after a herniated disc?")
+    assert counts.get("recovery") == 2  # "long", "last"
+    assert "prevention" not in asked_about("my back pain and my leg")  # "back" is not "come back"
+    assert asked_about("is it piriformis?", names_only=True) == {"piriformis": 1}

@@ -288,6 +288,46 @@ def test_heat_or_ice_is_not_answered_with_the_general_treatment_answer() -> None
     assert "don't cover" in said or "heat" in said
 
 
+def answered_topics(turn: Turn) -> list[str]:
+    return [
+        m["json_message"].get("topic")
+        for m in turn.messages
+        if m.get("json_message", {}).get("type") == "sources"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, intent, topic",
+    [
+        # the classifier sure of the wrong topic: the question's own words name the right one
+        ("What is the outlook for sciatica?", "ask_what_is_sciatica", "recovery"),
+        # a how-word is not what the question is about
+        ("how do they normally treat sciatica", "ask_treatment", "treatment"),
+        # a request without a question mark, about nobody's symptoms
+        ("exercises for sciatic pain", "ask_exercises", "exercises"),
+        # a question inside a report, in the words of a topic
+        (
+            "its been a month and im still in pain, how long till this gets better?",
+            "describe_symptoms",
+            "recovery",
+        ),
+    ],
+)
+def test_a_question_is_answered_on_the_topic_its_words_ask_about(
+    text: str, intent: str, topic: str
+) -> None:
+    turn = send(State(), text, intent)
+    assert answered_topics(turn)[:1] == [topic], texts(turn)
+
+
+def test_a_question_outside_the_documents_is_not_given_a_topic_by_one_of_its_words() -> None:
+    turn = send(
+        State(), "can I take Sam-e with my blood pressure medicine and simvastatin?", "out_of_scope"
+    )
+    assert answered_topics(turn) in ([], ["retrieved"])
+    assert "medication" not in answered_topics(turn)
+
+
 # --- 6. the summary says only what was said ---------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from bot.knowledge.corpus import DATA_DIR, DOCUMENTS_DIR, Corpus, load_corpus
 
 ANSWERS_DIR = DATA_DIR / "answers"
 ASKED_WITH_FILE = "asked_with.yml"
+PASSAGES_ABOUT_FILE = "passages_about.yml"
 MENU_FILE = "menu.yml"
 
 # The fixed topic ids; each has an intent ask_<topic>.
@@ -147,6 +148,14 @@ class KnowledgeBase:
         unknown = set(self.asked_with) - set(self.entries)
         if unknown:
             raise ValueError(f"{ASKED_WITH_FILE}: no answer for topics {sorted(unknown)}")
+        about = answers_dir / PASSAGES_ABOUT_FILE
+        raw_about = yaml.safe_load(about.read_text("utf-8")) if about.exists() else {}
+        self.passages_about: dict[str, str] = {
+            str(p): str(t) for p, t in ((raw_about or {}).get("about") or {}).items()
+        }
+        for passage, topic in self.passages_about.items():
+            if topic not in self.entries or passage not in self.corpus:
+                raise ValueError(f"{PASSAGES_ABOUT_FILE}: {passage}: {topic} is not known")
         menu_raw = yaml.safe_load((answers_dir / MENU_FILE).read_text("utf-8"))["menu"]
         self.menu_intro = str(menu_raw["intro"])
         self.menu = [
@@ -227,6 +236,32 @@ class KnowledgeBase:
             for word in focus
         )
 
+    def asked_about(self, text: str, names_only: bool = False) -> dict[str, int]:
+        """How many of each topic's everyday words (asked_with.yml) a question uses.
+
+        "What is the outlook for sciatica?" uses "outlook" (recovery); "how long does it last
+        after a herniated disc?" uses "long" and "last" (recovery), not the words of the causes.
+        Words match as written or by their stem ("exercising" -> exercise). ``names_only``
+        counts only the topic's own name ("piriformis", "mri").
+        """
+        lowered = " " + " ".join(re.findall(r"[a-z][a-z\-']*", text.lower())) + " "
+        stems = {_stem(w) for w in lowered.split()}
+        counts: dict[str, int] = {}
+        for topic in self.topics():
+            words = [topic.replace("_", " ")]
+            if not names_only:
+                words += self.asked_with.get(topic, [])
+            n = sum(
+                1
+                for w in words
+                if (
+                    f" {w} " in lowered if " " in w else (w in lowered.split() or _stem(w) in stems)
+                )
+            )
+            if n:
+                counts[topic] = n
+        return counts
+
     def _words_of(self, topic: str) -> tuple[str, frozenset[str]]:
         """A topic's answer, title, key terms, passages and everyday words, lower-cased, and the
         words in them (built once per topic)."""
@@ -240,8 +275,12 @@ class KnowledgeBase:
         return self._words[topic]
 
     def topics_of_passage(self, passage_id: str) -> list[str]:
-        """The curated topics written from this passage (what a quote from it is about)."""
-        return [t for t in self.topics() if passage_id in self.entries[t].passages]
+        """What a quote from this passage is about: the curated topics written from it, else
+        the topic passages_about.yml gives it."""
+        written = [t for t in self.topics() if passage_id in self.entries[t].passages]
+        if written:
+            return written
+        return [self.passages_about[passage_id]] if passage_id in self.passages_about else []
 
     def topics(self) -> list[str]:
         return [t for t in TOPICS if t in self.entries] + [
@@ -290,6 +329,10 @@ def topics() -> list[str]:
 
 def fits(topic: str, focus: list[str]) -> bool:
     return knowledge_base().fits(topic, focus)
+
+
+def asked_about(text: str, names_only: bool = False) -> dict[str, int]:
+    return knowledge_base().asked_about(text, names_only)
 
 
 def topics_of_passage(passage_id: str) -> list[str]:
