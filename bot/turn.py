@@ -677,6 +677,11 @@ def _aside(s: State, u: Understanding, out: _Out, ask_again: Callable[[], None])
         _answer_question(s, u, out)
     elif u.has(BOT_CHALLENGE):
         out.text(say("bot_challenge"))
+    elif u.has(REPORT) and not u.red_flags:
+        # more about the symptoms ("my foot has started tingling too"): kept, and said back
+        heard = summary.summarise(Finding.from_dict(f) for f in u.findings)
+        heard = heard.replace("Here's what I understood: ", "").rstrip(".")
+        out.text(say("noted", what=heard) if heard else say("noted_plain"))
     elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
         return False
     ask_again()

@@ -281,6 +281,19 @@ def test_a_question_mid_screening_is_answered_then_the_same_question_resumes(
     assert turn.state.flag_ids == []
 
 
+@pytest.mark.parametrize("k", [1, 4])
+def test_more_about_the_symptoms_mid_screening_is_kept_and_the_question_asked_again(
+    k: int,
+) -> None:
+    state = _state(f"screening_{k}")
+    turn = send(state, "my foot has started tingling too")
+    said = texts(turn)
+    assert "added that" in said and "foot" in said
+    assert "didn't catch" not in said
+    assert screening_question_open(turn) and turn.state.question == state.question
+    assert any(f["concept"] == "foot" for f in turn.state.findings)
+
+
 def test_heat_or_ice_is_not_answered_with_the_general_treatment_answer() -> None:
     turn = send(State(), "should I use heat or ice?", "ask_treatment")
     said = texts(turn)
