@@ -80,6 +80,16 @@ def whose(findings: Iterable[Finding]) -> str:
     return _POSSESSIVE.get(named, f"{named}'s")
 
 
+def someone_else(findings: Iterable[Finding]) -> str | None:
+    """The person the symptoms belong to when they are all someone else's ("your husband",
+    "she"), for asking about them; None when they are the writer's own."""
+    findings = [f for f in findings if f.is_current or _theirs_now(f)]
+    if not findings or any(f.is_current for f in findings):
+        return None
+    named = address(next((f.who for f in findings if f.who), "") or "they")
+    return "the person you're writing about" if named == "they" else named
+
+
 def collect(findings: Iterable[Finding]) -> dict[str, list[str]]:
     """Current findings grouped by label, each concept once, in the order they were said: the
     writer's own, or someone else's when the writer speaks only of them."""

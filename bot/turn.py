@@ -641,7 +641,11 @@ def _next_question(s: State, out: _Out) -> None:
 def _ask(s: State, out: _Out, *, again: bool = False, unclear: bool = False) -> None:
     q = screening.question(s.question or QUESTION_IDS[0])
     number = sum(1 for qid in QUESTION_IDS if qid in s.answers) + 1
-    values = {"number": number, "total": len(QUESTION_IDS), "text": q.text}
+    values = {
+        "number": number,
+        "total": len(QUESTION_IDS),
+        "text": q.about(summary.someone_else(_said(s))),
+    }
     if unclear:
         key = "question_unclear" if s.unclear <= 1 else "question_unclear_again"
     else:

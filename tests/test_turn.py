@@ -294,6 +294,21 @@ def test_more_about_the_symptoms_mid_screening_is_kept_and_the_question_asked_ag
     assert any(f["concept"] == "foot" for f in turn.state.findings)
 
 
+@pytest.mark.parametrize(
+    "first, asked",
+    [
+        ("my husband has had sciatica down his right leg for 3 weeks", "has your husband"),
+        ("asking for my mum, she has had back pain for a week", "has your mum"),
+    ],
+)
+def test_screening_asks_about_the_person_the_symptoms_belong_to(first: str, asked: str) -> None:
+    state, turns = talk(first, "no")
+    for turn in turns:
+        said = texts(turn)
+        assert screening_question_open(turn)
+        assert asked in said and "your bladder" not in said and "your bowels" not in said
+
+
 def test_heat_or_ice_is_not_answered_with_the_general_treatment_answer() -> None:
     turn = send(State(), "should I use heat or ice?", "ask_treatment")
     said = texts(turn)

@@ -83,6 +83,55 @@ class Question:
     rules: tuple[str, ...]
     concepts: frozenset[tuple[str, str]]
     yes_words: Cue
+    # the question about someone else: {who} ("your husband", "she"), {their} ("his", "her")
+    text_other: str | None = None
+
+    def about(self, who: str | None) -> str:
+        """The question as asked of the writer, or about the person they write for."""
+        if not who or not self.text_other:
+            return self.text
+        return self.text_other.format(who=who, their=possessive(who))
+
+
+_HIS = {
+    "he",
+    "husband",
+    "son",
+    "dad",
+    "father",
+    "brother",
+    "boyfriend",
+    "grandad",
+    "grandpa",
+    "grandfather",
+    "uncle",
+}
+_HER = {
+    "she",
+    "wife",
+    "daughter",
+    "mum",
+    "mom",
+    "mother",
+    "sister",
+    "girlfriend",
+    "gran",
+    "granny",
+    "grandma",
+    "grandmother",
+    "aunt",
+    "auntie",
+}
+
+
+def possessive(who: str) -> str:
+    """ "his", "her" or "their" for the person the writer names ("your husband" -> "his")."""
+    last = who.lower().split()[-1] if who.strip() else ""
+    if last in _HIS:
+        return "his"
+    if last in _HER:
+        return "her"
+    return "their"
 
 
 @dataclass
@@ -160,6 +209,9 @@ def parse_screening(data: Any) -> Screening:
                 rules=tuple(entry.get("rules") or [entry["on_yes"]]),
                 concepts=concepts,
                 yes_words=_cue(f"{qid} yes_words", entry.get("yes_words") or []),
+                text_other=" ".join(entry["text_other"].split())
+                if entry.get("text_other")
+                else None,
             )
         )
     words = data.get("answer_words") or {}
