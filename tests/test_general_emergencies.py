@@ -179,6 +179,21 @@ REAL = [
         "emergency",
         "eatsip365.com/a-visual-guide-to-identifying-a-meningitis-rash",
     ),
+    (
+        "By the Friday morning she was no longer able to sit up and had a very high pitched cry. Her eyes were starting to roll.",
+        "emergency",
+        "meningitisnow.org/meningitis-now-stories/news-centre/news/beccas-story",
+    ),
+    (
+        "Every time I held him he screamed, he was very hot but his hands were freezing.",
+        "emergency",
+        "meningitisnow.org/meningitis-now-stories/news-centre/news/charlie-cs-story",
+    ),
+    (
+        "She had flu symptoms for two days and I thought she was just being a 'teenager' and whinging about nothing. When she said that she felt like she was dying, alarm bells rang in my head.",
+        "emergency",
+        "meningitis.org/meningitis-in-your-words/kashka-johnson",
+    ),
 ]
 
 # The lay wording the guidelines' signs are written in (own examples, one or more per sign).
@@ -221,6 +236,9 @@ LAY = [
     ),
     ("my dad is still in bed, since this morning he couldn't lift his arm", "outside_stroke"),
     ("I think I might have sepsis", "outside_sepsis"),
+    ("his lips have gone blue and his skin is mottled", "outside_sepsis"),
+    ("I've had the flu all week and now I feel like I'm going to die", "outside_sepsis"),
+    ("she's got a temperature and her hands and feet are freezing", "outside_sepsis"),
 ]
 
 # Illness the bot cannot assess: "see a doctor or urgent care today", never the sciatica questions.
@@ -262,6 +280,10 @@ CLEAR = [
     "I can lift a cup fine",
     "my mum had a weak arm after her stroke years ago",
     "my grandad's arm was weak after his stroke, he died in 2010",
+    "this sciatica pain makes me feel like I'm dying",
+    "my back is killing me and I feel like I'm dying",
+    "I always have cold hands and feet",
+    "my leg feels cold to the touch and numb",
 ]
 
 # Questions are answered, never escalated.

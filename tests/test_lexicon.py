@@ -47,7 +47,8 @@ SHARED_CONCEPTS = {
         "sudden_confusion", "jaundice", "severe_abdominal_pain", "rigid_abdomen", "flank_pain",
         "abdominal_pain", "vomiting", "vomiting_blood", "coughing_blood", "bloody_diarrhoea",
         "floppy", "stiff_neck", "nonblanching_rash", "seizure", "anaphylaxis",
-        "allergic_reaction", "heavy_bleeding", "lockjaw", "sepsis", "infection",
+        "allergic_reaction", "heavy_bleeding", "lockjaw", "sepsis", "sepsis_sign", "cold_hands",
+        "dying_feeling", "infection",
     },
 }  # fmt: skip
 
