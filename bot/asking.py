@@ -37,7 +37,8 @@ _PHRASED = re.compile(
     re.IGNORECASE,
 )
 _IN_WORDS = re.compile(
-    rf"^\W*(?:{QUESTION_WORDS}|{PLACE_TIME_WORDS}|{AUXILIARIES})\b|\b(?:what|whats|how|why)\b"
+    rf"(?:^|[.!;]\s+)\W*(?:{QUESTION_WORDS}|{PLACE_TIME_WORDS}|{AUXILIARIES})\b"
+    rf"|\b(?:what|whats|how|why)\b"
     rf"|\b(?:{AUXILIARIES})\s+(?:i|it|you|this|that|sciatica|they)\b",
     re.IGNORECASE,
 )

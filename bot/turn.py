@@ -448,6 +448,10 @@ def _after_escalation_in_turn(s: State, u: Understanding, answer: str | None, ou
     # not have been mentioned yet; not for an illness outside sciatica.
     if s.phase == CONFIRMING:
         s.phase, s.question = IDLE, None
+    if u.has(QUESTION) and u.topic and answer is None and u.topic not in WAITING_TOPICS:
+        # "... will an epidural help?", "... could this be labour?": answered under the advice
+        # (asking leave to wait, rest or treat it at home is answered by the advice itself)
+        _answer_question(s, u, out)
     sciatica = all(f.get("category") != "outside_sciatica" for f in s.flags)
     if s.phase == IDLE and not s.screened and sciatica and u.symptomatic and _in_scope(s, u):
         _start_screening(s, u, out, intro="screening_after_urgent")

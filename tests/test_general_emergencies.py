@@ -20,6 +20,7 @@ from bot.triage.engine import (
     RULES_FILE,
     RulesError,
     assess,
+    flag_for,
     level_rank,
     load_rules,
 )
@@ -329,7 +330,7 @@ def test_questions_are_not_reports(text: str) -> None:
 
 
 def test_every_general_rule_is_exercised() -> None:
-    fired = {rule_id for _, rule_id in LAY} | {"outside_acute_illness"}
+    fired = {rule_id for _, rule_id in LAY} | {"outside_acute_illness", "outside_labour"}
     general = {rule.id for rule in load_rules(RULE_FILES).rules} - {
         rule.id for rule in load_rules(RULES_FILE).rules
     }
@@ -431,3 +432,32 @@ def test_sudden_or_severe_tummy_pain_is_an_emergency_and_a_mild_ache_is_not() ->
     sudden = "sudden really bad pain in my stomach going through to my back, worst pain ever"
     assert assess(analyse(sudden)).level == "emergency"
     assert assess(analyse("i have a bit of a tummy ache")).level != "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 38 weeks pregnant and my lower back is killing me. Could this be labour?",
+        "I am 36 weeks pregnant, back pain that comes and goes every 10 minutes",
+        "34 weeks pregnant with back ache and my waters have broken",
+        "low pelvic pain coming and going, wraps round to my back. Is this preterm labor?",
+    ],
+)
+def test_possible_labour_goes_to_the_midwife_today(text: str) -> None:
+    assessment = assess(analyse(text))
+    assert "outside_labour" in assessment.ids, (text, assessment.ids)
+    assert level_rank(assessment.level) >= level_rank("urgent")
+    assert "midwife" in flag_for("outside_labour").reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 20 weeks pregnant and have sciatica down my left leg, is paracetamol safe?",
+        "I had sciatica in my last pregnancy and it came and went",
+        "can pregnancy cause sciatica?",
+        "my back pain comes and goes",
+    ],
+)
+def test_pregnancy_without_signs_of_labour_is_not_sent_to_the_midwife(text: str) -> None:
+    assert "outside_labour" not in assess(analyse(text)).ids

@@ -595,3 +595,22 @@ def test_leg_muscles_wasting_is_marked_weakness() -> None:
     _, turns = talk("I'm losing muscle in my legs and can only walk 30 steps")
     assert "neuro_marked_weakness" in turns[0].state.flag_ids
     assert turns[0].state.level in ("urgent", "emergency")
+
+
+def test_a_question_asked_with_an_urgent_sign_is_answered_under_the_advice() -> None:
+    turn = send(
+        State(), "I had cancer years ago and now my back hurts. Will I need surgery?", "ask_surgery"
+    )
+    assert turn.state.level == "urgent"
+    assert texts(turn).startswith("urgent")
+    assert answered_topics(turn) == ["surgery"]
+
+
+def test_asking_about_a_treatment_is_not_reporting_it() -> None:
+    turn = send(
+        State(),
+        "I have terrible pain from sciatica. Will epidural injections help?",
+        "ask_injections",
+    )
+    assert turn.state.level is None
+    assert answered_topics(turn) == ["injections"]
