@@ -29,6 +29,13 @@ from bot.triage.engine import (
 
 # (what the person says, the rule that must fire, the lowest acceptable level)
 RED_FLAGS = [
+    # places listed with "and" are one clause; the saddle area as people name it
+    ("numbness around my buttocks and groin", "cauda_equina_saddle", "emergency"),
+    ("very slight numbing around the buttox and grion", "cauda_equina_saddle", "emergency"),
+    ("an area of numbness just above where the buttocks met", "cauda_equina_saddle", "emergency"),
+    # marked weakness as people find it
+    ("an inability to stand on my left toes", "neuro_marked_weakness", "urgent"),
+    ("I couldn't do a one-footed calf raise", "neuro_marked_weakness", "urgent"),
     # cauda equina: bladder
     ("I wet myself last night and my back is in agony", "cauda_equina_bladder", "emergency"),
     ("cant pee properly since my back went", "cauda_equina_bladder", "emergency"),
@@ -143,6 +150,8 @@ RED_FLAGS = [
 # Typical sciatica, and red-flag words that are negated, asked about, in the past and over, or
 # about someone else: no red flag.
 CLEAR = [
+    "my left buttock is numb and my leg hurts",
+    "I can do calf raises fine",
     "am i going to end up needing surgery on my spine",
     "will I be needing an operation on my back eventually",
     "shooting pain down my left leg when I sit",

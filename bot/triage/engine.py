@@ -105,6 +105,12 @@ _CLAUSE_BREAK = re.compile(
     r"(?!\s+(?:it|it's|its|this|that|is|getting|gets|keeps|has|now|still|seems|feels)\b)",
     re.IGNORECASE,
 )
+# "and" joining two places is a list of places, not a new clause ("numbness around my buttocks
+# and groin"): what may stand between "and" and the next place.
+_PLACE_LIST = re.compile(
+    r"\s*(?:and|&)\s+(?:(?:my|the|his|her|their|both|inner|around|in|on)\s+){0,2}$",
+    re.IGNORECASE,
+)
 _AGE_SELF = (
     re.compile(r"\b(?:i'?m|i am|im|aged?)\s+(\d{2,3})\b", re.IGNORECASE),
     re.compile(
@@ -209,14 +215,25 @@ class Span:
 
 
 def _split(
-    text: str, pattern: re.Pattern[str], start: int, end: int, keep: Sequence[Span] = ()
+    text: str,
+    pattern: re.Pattern[str],
+    start: int,
+    end: int,
+    keep: Sequence[Span] = (),
+    places: Sequence[Span] = (),
 ) -> list[Span]:
-    """Cut text[start:end] at the pattern, but never inside one of the ``keep`` spans."""
+    """Cut text[start:end] at the pattern, but never inside one of the ``keep`` spans, nor at
+    an "and" that only adds another of the ``places`` to a list."""
     spans: list[Span] = []
     position = start
     for match in pattern.finditer(text, start, end):
         if any(k.start < match.start() < k.end for k in keep):
             continue  # "left and right" is one finding, not two clauses
+        if any(
+            p.start >= match.start() and _PLACE_LIST.match(text[match.start() : p.start])
+            for p in places
+        ):
+            continue  # "my buttocks and groin"
         spans.append(Span(position, match.start()))
         position = match.end()
     spans.append(Span(position, end))
@@ -237,11 +254,14 @@ class Message:
 
     def __post_init__(self) -> None:
         found = [Span(f.start, f.end) for f in self.findings]
+        places = [Span(f.start, f.end) for f in self.findings if f.label == BODY_LOCATION]
         self.sentences = _split(self.text, _SENTENCE_END, 0, len(self.text), found)
         self.clauses = [
             clause
             for sentence in self.sentences
-            for clause in _split(self.text, _CLAUSE_BREAK, sentence.start, sentence.end, found)
+            for clause in _split(
+                self.text, _CLAUSE_BREAK, sentence.start, sentence.end, found, places
+            )
         ]
 
     def unit_of(self, finding: Finding, units: list[Span]) -> int:
