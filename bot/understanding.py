@@ -224,7 +224,7 @@ _SPREADING = re.compile(
 # Parts of the body the bot does not cover when the back and legs are not mentioned.
 _ELSEWHERE = re.compile(
     r"\b(shoulders?|neck|arms?|elbows?|wrists?|hands?|fingers?|thumbs?|head|jaw|teeth|tooth|"
-    r"ears?|eyes?|knees?|ankles?|chest|stomach|tummy|belly|abdomen)\b",
+    r"ears?|eyes?|knees?|ankles?|joints|chest|stomach|tummy|belly|abdomen)\b",
     re.IGNORECASE,
 )
 _SCIATICA_WORDS = re.compile(r"\b(sciatica|sciatic|slipped disc|disc|spine|spinal|nerve)\b", re.I)

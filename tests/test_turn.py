@@ -520,6 +520,7 @@ def test_someone_elses_ordinary_symptoms_are_screened_and_answered_for_them() ->
         "sore calf muscles after my run yesterday",
         "I have a stiffness in my elbows and shoulders",
         "when I straighten my leg there is pain in the knee joint",
+        "my joints ache all over",
     ],
 )
 def test_pain_elsewhere_gets_the_scope_note_not_the_sciatica_screening(text: str) -> None:
