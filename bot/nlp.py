@@ -42,6 +42,7 @@ from bot.findings import (
     AGGRAVATING,
     BODY_LOCATION,
     CONTEXTS,
+    DURATION,
     LABELS,
     OTHER,
     OTHER_PERSON,
@@ -508,12 +509,23 @@ def _clock_time(ent: Span) -> bool:
     return ent.doc[ent.end].lower_ in _CLOCK
 
 
+_GESTATION = {"pregnant", "gestation", "along"}
+
+
+def _gestation(ent: Span) -> bool:
+    """ "36 weeks pregnant" is how far a pregnancy has gone, not how long the pain has lasted."""
+    if ent.label_ != DURATION:
+        return False
+    after = [t.lower_ for t in ent.doc[ent.end : ent.end + 2]]
+    return bool(_GESTATION & set(after))
+
+
 def _findings_of(doc: Doc) -> list[Finding]:
     findings: list[Finding] = []
     cues = cues_by_sentence(doc)
     for ent in doc.ents:
         concept = normalise_value(ent.label_, ent.ent_id_, [token.text for token in ent])
-        if not concept or _clock_time(ent):
+        if not concept or _clock_time(ent) or _gestation(ent):
             continue
         reading = read_span(ent, cues)
         whose = {

@@ -343,6 +343,11 @@ def test_a_time_of_day_is_not_a_pain_score() -> None:
     assert any(f.concept == "7/10" for f in analyse("the pain is 7 out of 10").findings)
 
 
+def test_how_far_a_pregnancy_has_gone_is_not_how_long_the_pain_has_lasted() -> None:
+    findings = analyse("I'm 36 weeks pregnant and have had sciatica for 2 weeks").findings
+    assert [f.concept for f in findings if f.label == "duration"] == ["2 weeks"]
+
+
 def test_someone_elses_symptoms_are_said_back_as_theirs() -> None:
     text = "asking for my son, sharp pain from his lower back down his leg"
     said = summarise(analyse(text).findings)
