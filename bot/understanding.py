@@ -396,9 +396,16 @@ def _topic_asked(
     """
     if intent in _UNPLACED:
         return classified
-    if classified is not None and (classified not in kb.topics() or kb.fits(classified, focus)):
+    if classified is not None and classified not in kb.topics():
         return classified
     counts = kb.asked_about(text)
+    if classified is not None and kb.fits(classified, focus):
+        # a phrase of another topic ("back to work") outweighs a topic none of whose words
+        # were used
+        phrased = [t for t in kb.asked_in_phrases(text) if kb.fits(t, focus)]
+        if phrased and not counts.get(classified) and classified not in phrased:
+            return phrased[0]
+        return classified
     if classified is None:
         # inside a report the words must say it plainly: the topic's name, or two of its words
         named = kb.asked_about(text, names_only=True)

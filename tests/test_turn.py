@@ -333,6 +333,8 @@ def answered_topics(turn: Turn) -> list[str]:
         ("how do they normally treat sciatica", "ask_treatment", "treatment"),
         # a request without a question mark, about nobody's symptoms
         ("exercises for sciatic pain", "ask_exercises", "exercises"),
+        # a phrase of another topic outweighs a topic none of whose words were used
+        ("Back pain - returning to work?", "ask_prevention", "rest_and_activity"),
         # a question inside a report, in the words of a topic
         (
             "its been a month and im still in pain, how long till this gets better?",

@@ -236,6 +236,16 @@ class KnowledgeBase:
             for word in focus
         )
 
+    def asked_in_phrases(self, text: str) -> list[str]:
+        """The topics one of whose everyday phrases of several words ("back to work") the
+        question uses: more telling than a single word."""
+        lowered = " " + " ".join(re.findall(r"[a-z][a-z\-']*", text.lower())) + " "
+        return [
+            topic
+            for topic in self.topics()
+            if any(" " in w and f" {w} " in lowered for w in self.asked_with.get(topic, []))
+        ]
+
     def asked_about(self, text: str, names_only: bool = False) -> dict[str, int]:
         """How many of each topic's everyday words (asked_with.yml) a question uses.
 
@@ -333,6 +343,10 @@ def fits(topic: str, focus: list[str]) -> bool:
 
 def asked_about(text: str, names_only: bool = False) -> dict[str, int]:
     return knowledge_base().asked_about(text, names_only)
+
+
+def asked_in_phrases(text: str) -> list[str]:
+    return knowledge_base().asked_in_phrases(text)
 
 
 def topics_of_passage(passage_id: str) -> list[str]:
