@@ -58,24 +58,32 @@ if [ "$ACTIONS_PORT" != 5055 ]; then
   sed "s#localhost:5055/#localhost:$ACTIONS_PORT/#" endpoints.yml >"$ENDPOINTS"
 fi
 
+actions_pid=""
 if actions_up; then
   echo "Using the action server already running on port $ACTIONS_PORT"
 else
   echo "Starting the action server on port $ACTIONS_PORT (log: var/log/actions.log)"
   "$BIN/python" -m actions.server --port "$ACTIONS_PORT" >var/log/actions.log 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 120); do
-    if actions_up; then break; fi
-    if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  actions_pid=$!
+  pids+=("$actions_pid")
+fi
+# The action server loads while Rasa loads its model; both are waited for before "ready".
+wait_for_actions() {
+  for _ in $(seq 1 240); do
+    if actions_up; then return 0; fi
+    if [ -n "$actions_pid" ] && ! kill -0 "$actions_pid" 2>/dev/null; then
       echo "The action server stopped; see var/log/actions.log" >&2
       tail -20 var/log/actions.log >&2
       exit 1
     fi
     sleep 0.5
   done
-fi
+  echo "The action server did not answer on port $ACTIONS_PORT; see var/log/actions.log" >&2
+  exit 1
+}
 
 if [ "${1:-}" = "--shell" ]; then
+  wait_for_actions
   # Its own port, so it works next to a running `make run`. `rasa shell` serves the terminal
   # chat through an unauthenticated REST webhook and, like `rasa run`, listens on every
   # interface unless told otherwise: loopback only.
@@ -100,6 +108,7 @@ pids+=("$rasa_pid")
 # long as the Rasa server is alive.
 while true; do
   if curl -fsS "http://localhost:$RASA_PORT/" >/dev/null 2>&1; then
+    wait_for_actions
     # The log shows how to mint an API token, never a token: logs get copied and shared.
     cat <<MSG
 
@@ -114,6 +123,9 @@ MSG
     break
   fi
   if ! kill -0 "$rasa_pid" 2>/dev/null; then echo "The Rasa server stopped." >&2; exit 1; fi
+  if [ -n "$actions_pid" ] && ! kill -0 "$actions_pid" 2>/dev/null; then
+    wait_for_actions  # says why and stops
+  fi
   sleep 0.5
 done
 wait "$rasa_pid"

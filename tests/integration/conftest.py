@@ -1,28 +1,23 @@
-"""Fixtures that start the real action server and Rasa server on free local ports.
-
-The servers use a temporary SQLite tracker store, so tests never touch var/. A check-in "day"
-lasts one second here (``BOT_CHECKIN_DAY_SECONDS``), so a check-in fires within the test.
+"""The integration tests talk to the bot they share with the security tests (tests/conftest.py):
+a real action server and Rasa server on free local ports, a temporary SQLite tracker store, and
+a check-in "day" of one second, so a check-in fires within the test.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bot.checkin import DAY_SECONDS_ENV
-from scripts.processes import Bot, start_bot
+from scripts.processes import Bot
 
 Servers = Bot
 
 
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    bot = start_bot(tmp_path_factory.mktemp("servers"), env={DAY_SECONDS_ENV: "1"})
-    yield bot
-    bot.stop()
+@pytest.fixture
+def servers(running_bot: Bot) -> Bot:
+    return running_bot
 
 
 @pytest.fixture

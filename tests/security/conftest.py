@@ -1,26 +1,20 @@
-"""One running bot for the security tests, started the way `make run` starts it."""
+"""The security tests talk to the bot the integration tests share (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from scripts.processes import Bot, start_bot
+from scripts.processes import Bot
+from tests.conftest import ALLOWED_ORIGIN
 
-ALLOWED_ORIGIN = "https://chat.example.org"
+__all__ = ["ALLOWED_ORIGIN"]
 
 
-@pytest.fixture(scope="session")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    running = start_bot(
-        tmp_path_factory.mktemp("security"),
-        env={"LOG_LEVEL": "INFO", "BOT_ALLOWED_ORIGINS": ALLOWED_ORIGIN},
-        extra_args=("--cors", ALLOWED_ORIGIN),
-    )
-    yield running
-    running.stop()
+@pytest.fixture
+def bot(running_bot: Bot) -> Bot:
+    return running_bot
 
 
 @pytest.fixture

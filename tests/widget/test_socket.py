@@ -23,6 +23,7 @@ from scripts.processes import Bot
 pytestmark = [pytest.mark.integration, pytest.mark.widget]
 
 QUIET_SECONDS = 3.0
+LEAVE_SECONDS = 2.0
 REPLY_TIMEOUT = 90.0
 
 
@@ -31,6 +32,8 @@ class Visit:
     session_id: str | None = None
     replies: list[dict[str, Any]] = field(default_factory=list)
     refused: str | None = None
+    # the server closed the connection (a packet over its limit): no reply will come
+    dropped: bool = False
 
     @property
     def texts(self) -> list[str]:
@@ -57,6 +60,10 @@ async def _visit(
     async def on_reply(data: Any) -> None:
         visit.replies.append(data)
 
+    @client.on("disconnect")
+    async def on_disconnect(*_: Any) -> None:
+        visit.dropped = True
+
     try:
         await client.connect(
             url,
@@ -76,18 +83,28 @@ async def _visit(
             await client.emit("user_uttered", {"session_id": visit.session_id, **message})
             await _until_quiet(visit, count)
     finally:
-        await client.disconnect()
+        if not visit.dropped:
+            await _leave(client)
     return visit
+
+
+async def _leave(client: socketio.AsyncClient) -> None:
+    """Says goodbye to the server without waiting out the open long-poll (up to the server's
+    ping interval, 25 s): the server has the close packet either way."""
+    try:
+        await asyncio.wait_for(client.disconnect(), LEAVE_SECONDS)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def _until_quiet(visit: Visit, count: int) -> None:
     """Waits for the first reply, then until nothing new came for QUIET_SECONDS."""
     waited = 0.0
-    while len(visit.replies) == count and waited < REPLY_TIMEOUT:
+    while len(visit.replies) == count and waited < REPLY_TIMEOUT and not visit.dropped:
         await asyncio.sleep(0.25)
         waited += 0.25
     seen = -1
-    while seen != len(visit.replies):
+    while seen != len(visit.replies) and not visit.dropped:
         seen = len(visit.replies)
         await asyncio.sleep(QUIET_SECONDS)
 
