@@ -109,6 +109,13 @@ def summarise(findings: Iterable[Finding]) -> str:
 
     Returns an empty string when nothing about the symptoms was understood.
     """
+    heard = described(findings)
+    return f"Here's what I understood: {heard}." if heard else ""
+
+
+def described(findings: Iterable[Finding]) -> str:
+    """What :func:`summarise` says back, without its lead-in and full stop ("tingling, in your
+    foot"), for other sentences to carry; empty when nothing was understood."""
     findings = list(findings)
     got = collect(findings)
     owner = whose(findings)
@@ -137,11 +144,11 @@ def summarise(findings: Iterable[Finding]) -> str:
         # Nothing about the symptoms themselves: saying back only "worse with movement" would
         # sound as if the bot had not listened.
         return ""
-    sentence = "Here's what I understood: " + (", ".join(parts) if parts else "your symptoms")
+    sentence = ", ".join(parts) if parts else "your symptoms"
     if got.get(SEVERITY):
         sentence += f", severity {got[SEVERITY][0]}"
     if got.get(AGGRAVATING):
         sentence += f", worse with {_join([_say(c) for c in got[AGGRAVATING]])}"
     if got.get(RELIEVING):
         sentence += f", easier with {_join([_say(c) for c in got[RELIEVING]])}"
-    return sentence + "."
+    return sentence

@@ -687,8 +687,7 @@ def _aside(s: State, u: Understanding, out: _Out, ask_again: Callable[[], None])
         out.text(say("bot_challenge"))
     elif u.has(REPORT) and not u.red_flags:
         # more about the symptoms ("my foot has started tingling too"): kept, and said back
-        heard = summary.summarise(Finding.from_dict(f) for f in u.findings)
-        heard = heard.replace("Here's what I understood: ", "").rstrip(".")
+        heard = summary.described(Finding.from_dict(f) for f in u.findings)
         out.text(say("noted", what=heard) if heard else say("noted_plain"))
     elif not (u.has(GREET) or u.has(THANKS) or u.has(SMALL_TALK) or u.has(RESUME)):
         return False
@@ -745,12 +744,8 @@ def _confirm(s: State, question_id: str, out: _Out) -> None:
 def clinician_summary(s: State, today: date | None = None) -> str:
     """What the person told the bot, to show a doctor: no diagnosis, and it says so."""
     lines = [say("summary.title", date=(today or date.today()).isoformat())]
-    said = summary.summarise(_said(s))
-    lines.append(
-        said.replace("Here's what I understood: ", say("summary.reported") + " ")
-        if said
-        else say("summary.nothing")
-    )
+    said = summary.described(_said(s))
+    lines.append(f"{say('summary.reported')} {said}." if said else say("summary.nothing"))
     for q in screening.questions():
         value = s.answers.get(q.id)
         if value in (YES, NO, UNSURE):
