@@ -73,21 +73,24 @@ def _theirs_now(finding: Finding) -> bool:
 def whose(findings: Iterable[Finding]) -> str:
     """Whose symptoms these are, as a possessive: "your", or "your son's", "her" when they are
     all someone else's ("asking for my son: pain down his leg")."""
-    findings = [f for f in findings if f.is_current or _theirs_now(f)]
-    if not findings or any(f.is_current for f in findings):
-        return "your"
-    named = address(next((f.who for f in findings if f.who), "") or "they")
-    return _POSSESSIVE.get(named, f"{named}'s")
+    named = _named_other(findings)
+    return "your" if named is None else _POSSESSIVE.get(named, f"{named}'s")
 
 
 def someone_else(findings: Iterable[Finding]) -> str | None:
     """The person the symptoms belong to when they are all someone else's ("your husband",
     "she"), for asking about them; None when they are the writer's own."""
+    named = _named_other(findings)
+    return "the person you're writing about" if named == "they" else named
+
+
+def _named_other(findings: Iterable[Finding]) -> str | None:
+    """The other person as the bot names them ("your son", "she", "they") when every current
+    finding is someone else's; None when any is the writer's own (or there are none)."""
     findings = [f for f in findings if f.is_current or _theirs_now(f)]
     if not findings or any(f.is_current for f in findings):
         return None
-    named = address(next((f.who for f in findings if f.who), "") or "they")
-    return "the person you're writing about" if named == "they" else named
+    return address(next((f.who for f in findings if f.who), "") or "they")
 
 
 def collect(findings: Iterable[Finding]) -> dict[str, list[str]]:
