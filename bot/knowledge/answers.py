@@ -239,7 +239,7 @@ class KnowledgeBase:
     def asked_in_phrases(self, text: str) -> list[str]:
         """The topics one of whose everyday phrases of several words ("back to work") the
         question uses: more telling than a single word."""
-        lowered = " " + " ".join(re.findall(r"[a-z][a-z\-']*", text.lower())) + " "
+        lowered, _ = _said_words(text)
         return [
             topic
             for topic in self.topics()
@@ -254,8 +254,8 @@ class KnowledgeBase:
         Words match as written or by their stem ("exercising" -> exercise). ``names_only``
         counts only the topic's own name ("piriformis", "mri").
         """
-        lowered = " " + " ".join(re.findall(r"[a-z][a-z\-']*", text.lower())) + " "
-        stems = {_stem(w) for w in lowered.split()}
+        lowered, said = _said_words(text)
+        stems = {_stem(w) for w in said}
         counts: dict[str, int] = {}
         for topic in self.topics():
             words = [topic.replace("_", " ")]
@@ -264,9 +264,7 @@ class KnowledgeBase:
             n = sum(
                 1
                 for w in words
-                if (
-                    f" {w} " in lowered if " " in w else (w in lowered.split() or _stem(w) in stems)
-                )
+                if (f" {w} " in lowered if " " in w else (w in said or _stem(w) in stems))
             )
             if n:
                 counts[topic] = n
@@ -300,6 +298,13 @@ class KnowledgeBase:
     def menu_text(self) -> str:
         lines = [self.menu_intro, *(f"- {item.label}" for item in self.menu)]
         return "\n".join(lines)
+
+
+def _said_words(text: str) -> tuple[str, frozenset[str]]:
+    """A question's words, lower-cased and padded with spaces (to find phrases between word
+    boundaries), and the set of them."""
+    words = re.findall(r"[a-z][a-z\-']*", text.lower())
+    return " " + " ".join(words) + " ", frozenset(words)
 
 
 def _stem(word: str) -> str:
